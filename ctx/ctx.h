@@ -1,0 +1,84 @@
+/*
+ * ctx: green thread stacks and the stack switch.
+ *
+ * Knows nothing of threads, loops or workers. The switch is boost.context's
+ * fcontext assembly, linked from Debian's static libboost_context.a; only
+ * these three entry points are referenced, so only their objects are pulled
+ * in and nothing of the C++ runtime. Runs in any context.
+ */
+#ifndef G_CTX_H
+#define G_CTX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A suspended execution context: the stack pointer of a switched-out stack. */
+typedef void *g_fctx;
+
+/* What a switch delivers to the context that is resumed. */
+struct g_transfer {
+    g_fctx fctx; /* the context that just switched out */
+    void *data;  /* the value it passed along */
+};
+
+/* boost.context's C ABI (see boost/context/detail/fcontext.hpp). */
+struct g_transfer jump_fcontext(g_fctx const to, void *vp);
+g_fctx make_fcontext(void *sp, size_t size, void (*fn)(struct g_transfer));
+struct g_transfer ontop_fcontext(g_fctx const to, void *vp,
+                                 struct g_transfer (*fn)(struct g_transfer));
+
+/*
+ * A stack: [base, base + size) is usable and grows down from base + size.
+ * Stacks we map have a PROT_NONE guard below base and are reserved with
+ * MAP_NORESERVE, so untouched pages cost address space only.
+ */
+struct g_stack {
+    void *base;
+    size_t size;
+    size_t guard;     /* bytes of PROT_NONE below base; 0 for user stacks */
+    bool user;        /* supplied by the program: never unmapped by us */
+    bool dirty;       /* may hold touched pages deeper than G_STACK_KEEP */
+    struct g_stack *next; /* free list link while pooled */
+};
+
+/* Pages nearest the top that stay resident when a pooled stack is trimmed. */
+#define G_STACK_KEEP (64 * 1024)
+
+/*
+ * Map a stack with at least size usable bytes above a guard of guard bytes.
+ * Its header lives in the mapping's top bytes, so a stack costs no malloc.
+ * NULL when the kernel refuses (ENOMEM, vm.max_map_count).
+ */
+struct g_stack *g_stack_map(size_t size, size_t guard);
+void g_stack_unmap(struct g_stack *st);
+
+static inline void *g_stack_top(const struct g_stack *st)
+{
+    return (char *)st->base + st->size;
+}
+
+/*
+ * A free list of equally sized stacks with their headers, owned by one
+ * thread (no locking). Popping and pushing never make a system call; trim()
+ * returns the deep pages of stacks used since the last trim to the kernel
+ * and is meant for idle moments.
+ */
+struct g_stack_pool {
+    struct g_stack *free;
+    size_t count;
+    size_t max;
+    size_t size;  /* only stacks of this size and guard are pooled */
+    size_t guard;
+};
+
+void g_stack_pool_init(struct g_stack_pool *p, size_t size, size_t guard,
+                       size_t max);
+/* A stack of the pool's size, from the free list or newly mapped; NULL on
+ * ENOMEM. */
+struct g_stack *g_stack_pool_get(struct g_stack_pool *p);
+/* Give back a stack: the pool keeps it, or unmaps it when full or when the
+ * stack is not of the pool's size. */
+void g_stack_pool_put(struct g_stack_pool *p, struct g_stack *st);
+void g_stack_pool_trim(struct g_stack_pool *p);
+
+#endif

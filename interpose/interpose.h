@@ -1,0 +1,43 @@
+/*
+ * interpose/interpose.h: what every hook shares.
+ *
+ * A hook is the exported libc name with libc's own prototype. It starts with
+ * hook_enter(): NULL means "not on a green thread" and the hook calls the
+ * real function unchanged (invariant 1). Errors from shim/ arrive as -errno;
+ * g_ret() turns them into errno and -1, and pthread hooks return the
+ * positive error number instead.
+ */
+#ifndef G_INTERPOSE_H
+#define G_INTERPOSE_H
+
+#include <errno.h>
+
+#include "interpose/real.h"
+#include "shim/shim.h"
+
+#define G_EXPORT __attribute__((visibility("default")))
+
+static inline struct g_thread *hook_enter(void)
+{
+    if (__builtin_expect(!g_real_ready, 0))
+        g_real_init();
+    return g_self();
+}
+
+/* rc < 0: errno = -rc and -1; otherwise rc, errno untouched. */
+static inline long g_ret(long rc)
+{
+    if (rc < 0) {
+        errno = (int)-rc;
+        return -1;
+    }
+    return rc;
+}
+
+/* The green thread behind a pthread_t, or NULL for a real one. */
+static inline struct g_thread *green_of(pthread_t id)
+{
+    return g_thread_from_id((uintptr_t)id);
+}
+
+#endif

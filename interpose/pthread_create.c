@@ -1,0 +1,207 @@
+/*
+ * interpose/pthread_create.c: creating, joining, detaching and ending
+ * threads, and their ids.
+ *
+ * On a green thread, pthread_create makes another green thread; anywhere
+ * else it makes a real one (invariant 1). The join family and detach accept
+ * both kinds of id; a green thread joining a real thread polls instead of
+ * blocking its worker. Runs on any thread.
+ */
+#include "interpose/interpose.h"
+
+#include <stdint.h>
+
+_Static_assert(sizeof(pthread_t) == sizeof(uintptr_t), "pthread_t size");
+
+/* Poll interval of a green thread waiting for a real thread to end. */
+#define REAL_JOIN_POLL_NS 1000000
+
+/* Translate pthread_create's attributes; NULL means all defaults. */
+static void read_attr(const pthread_attr_t *attr, struct g_thread_attr *ga)
+{
+    pthread_attr_t dflt;
+    size_t size, dflt_size;
+    void *low;
+    char *top;
+    int detach;
+
+    ga->detached = false;
+    ga->stack_size = 0;
+    ga->user_stack = NULL;
+    ga->guard_size = g_stack_guard();
+    if (!attr)
+        return;
+    pthread_attr_getdetachstate(attr, &detach);
+    ga->detached = detach == PTHREAD_CREATE_DETACHED;
+    pthread_attr_getguardsize(attr, &ga->guard_size);
+    /* glibc keeps the top of a pthread_attr_setstack stack and reports
+     * top - size: a top of NULL means none was set. */
+    pthread_attr_getstack(attr, &low, &size);
+    top = (char *)low + size;
+    if (top) {
+        ga->user_stack = low;
+        ga->stack_size = size;
+        return;
+    }
+    /* A size equal to glibc's default was (most likely) not asked for:
+     * GREEN_STACK_SIZE decides then. */
+    pthread_getattr_default_np(&dflt);
+    pthread_attr_getstacksize(&dflt, &dflt_size);
+    pthread_attr_destroy(&dflt);
+    if (size != dflt_size)
+        ga->stack_size = size;
+}
+
+G_EXPORT int pthread_create(pthread_t *restrict thread,
+                            const pthread_attr_t *restrict attr,
+                            void *(*start)(void *), void *restrict arg)
+{
+    struct g_thread_attr ga;
+
+    if (!hook_enter())
+        return real_pthread_create(thread, attr, start, arg);
+    read_attr(attr, &ga);
+    /* The id is stored before the new thread can run, as glibc does: it may
+     * read the variable at once. */
+    return -g_thread_create(&ga, start, arg, (uintptr_t *)thread);
+}
+
+/* A green thread waits for a real thread without blocking its worker. */
+static int join_real(pthread_t thread, void **retval, int64_t deadline)
+{
+    int rc;
+
+    while ((rc = real_pthread_tryjoin_np(thread, retval)) == EBUSY) {
+        int64_t next = g_now() + REAL_JOIN_POLL_NS;
+
+        if (deadline == 0)
+            return EBUSY;
+        if (deadline != G_NEVER && next > deadline)
+            next = deadline;
+        if (g_now() >= deadline)
+            return ETIMEDOUT;
+        if (g_sleep_until(next) == -ECANCELED)
+            g_cancel_act(g_self());
+    }
+    return rc;
+}
+
+G_EXPORT int pthread_join(pthread_t thread, void **retval)
+{
+    struct g_thread *self = hook_enter();
+    struct g_thread *t = green_of(thread);
+
+    if (t)
+        return -g_thread_join(t, retval, G_NEVER);
+    if (!self)
+        return real_pthread_join(thread, retval);
+    return join_real(thread, retval, G_NEVER);
+}
+
+G_EXPORT int pthread_tryjoin_np(pthread_t thread, void **retval)
+{
+    struct g_thread *t = green_of(thread);
+
+    hook_enter();
+    if (t)
+        return -g_thread_join(t, retval, 0);
+    return real_pthread_tryjoin_np(thread, retval);
+}
+
+G_EXPORT int pthread_clockjoin_np(pthread_t thread, void **retval,
+                                  clockid_t clock,
+                                  const struct timespec *abstime)
+{
+    struct g_thread *self = hook_enter();
+    struct g_thread *t = green_of(thread);
+    int64_t deadline;
+
+    if (!t && !self)
+        return real_pthread_clockjoin_np(thread, retval, clock, abstime);
+    if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)
+        return EINVAL;
+    /* As glibc, a bad abstime only matters if the join has to wait. */
+    if (g_deadline(clock, abstime, &deadline) != 0)
+        deadline = -1;
+    if (t)
+        return -g_thread_join(t, retval, deadline);
+    if (deadline < 0)
+        return real_pthread_tryjoin_np(thread, retval) == EBUSY ? EINVAL : 0;
+    return join_real(thread, retval, deadline);
+}
+
+G_EXPORT int pthread_timedjoin_np(pthread_t thread, void **retval,
+                                  const struct timespec *abstime)
+{
+    if (!abstime)
+        return pthread_join(thread, retval);
+    return pthread_clockjoin_np(thread, retval, CLOCK_REALTIME, abstime);
+}
+
+G_EXPORT int pthread_detach(pthread_t thread)
+{
+    struct g_thread *t = green_of(thread);
+
+    hook_enter();
+    if (t)
+        return -g_thread_detach(t);
+    return real_pthread_detach(thread);
+}
+
+G_EXPORT void pthread_exit(void *retval)
+{
+    if (!hook_enter()) {
+        real_pthread_exit(retval);
+        __builtin_unreachable();
+    }
+    g_thread_exit(retval);
+}
+
+G_EXPORT pthread_t pthread_self(void)
+{
+    struct g_thread *self = hook_enter();
+
+    return self ? (pthread_t)g_thread_id(self) : real_pthread_self();
+}
+
+G_EXPORT int pthread_equal(pthread_t a, pthread_t b)
+{
+    return a == b;
+}
+
+/*
+ * pthread_cleanup_push/pop expand to these three calls (without
+ * -fexceptions); glibc would keep the chain per OS thread.
+ */
+G_EXPORT void __pthread_register_cancel(__pthread_unwind_buf_t *buf)
+{
+    struct g_thread *self = hook_enter();
+
+    if (!self)
+        real___pthread_register_cancel(buf);
+    else
+        g_cleanup_push(self, buf);
+}
+
+G_EXPORT void __pthread_unregister_cancel(__pthread_unwind_buf_t *buf)
+{
+    struct g_thread *self = hook_enter();
+
+    if (!self)
+        real___pthread_unregister_cancel(buf);
+    else
+        g_cleanup_pop(self, buf);
+}
+
+G_EXPORT void __pthread_unwind_next(__pthread_unwind_buf_t *buf)
+{
+    struct g_thread *self = hook_enter();
+
+    if (!self) {
+        real___pthread_unwind_next(buf);
+        __builtin_unreachable();
+    }
+    /* Called by a cleanup handler's expansion after it ran: go on with the
+     * exit, which runs the next handler or ends the thread. */
+    g_thread_exit(NULL);
+}

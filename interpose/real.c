@@ -1,0 +1,120 @@
+/*
+ * interpose/real.c: the one table of real functions (invariant 5).
+ *
+ * g_real_init() runs from our constructor and from any hook that finds the
+ * table unresolved (a hook can run before our constructor, from another
+ * library's). It only calls dlsym/dlvsym and stores pointers: no allocation
+ * of its own, no stdio. Concurrent first calls store the same values.
+ */
+#include "interpose/real.h"
+
+#include <dlfcn.h>
+#include <stddef.h>
+#include <unistd.h>
+
+_Atomic bool g_real_ready;
+
+int (*real___libc_start_main)(g_main_fn, int, char **, void (*)(void),
+                              void (*)(void), void (*)(void), void *);
+int (*real_pthread_create)(pthread_t *, const pthread_attr_t *,
+                           void *(*)(void *), void *);
+int (*real_pthread_join)(pthread_t, void **);
+int (*real_pthread_tryjoin_np)(pthread_t, void **);
+int (*real_pthread_timedjoin_np)(pthread_t, void **, const struct timespec *);
+int (*real_pthread_clockjoin_np)(pthread_t, void **, clockid_t,
+                                 const struct timespec *);
+int (*real_pthread_detach)(pthread_t);
+void (*real_pthread_exit)(void *);
+pthread_t (*real_pthread_self)(void);
+int (*real_pthread_getattr_np)(pthread_t, pthread_attr_t *);
+int (*real_pthread_setname_np)(pthread_t, const char *);
+int (*real_pthread_getname_np)(pthread_t, char *, size_t);
+int (*real_sched_yield)(void);
+int (*real_pthread_kill)(pthread_t, int);
+int (*real_pthread_sigqueue)(pthread_t, int, const union sigval);
+int (*real_pthread_cancel)(pthread_t);
+int (*real_pthread_setcancelstate)(int, int *);
+int (*real_pthread_setcanceltype)(int, int *);
+void (*real_pthread_testcancel)(void);
+void (*real___pthread_register_cancel)(__pthread_unwind_buf_t *);
+void (*real___pthread_unregister_cancel)(__pthread_unwind_buf_t *);
+void (*real___pthread_unwind_next)(__pthread_unwind_buf_t *);
+int (*real_pthread_getschedparam)(pthread_t, int *, struct sched_param *);
+int (*real_pthread_setschedparam)(pthread_t, int, const struct sched_param *);
+int (*real_pthread_setschedprio)(pthread_t, int);
+int (*real_pthread_getaffinity_np)(pthread_t, size_t, cpu_set_t *);
+int (*real_pthread_setaffinity_np)(pthread_t, size_t, const cpu_set_t *);
+int (*real_pthread_getcpuclockid)(pthread_t, clockid_t *);
+unsigned int (*real_sleep)(unsigned int);
+int (*real_usleep)(useconds_t);
+int (*real_nanosleep)(const struct timespec *, struct timespec *);
+int (*real_clock_nanosleep)(clockid_t, int, const struct timespec *,
+                            struct timespec *);
+
+/* One row per real function: its name, the glibc version to bind (NULL:
+ * the default one), and the slot. */
+static const struct {
+    const char *name;
+    const char *version;
+    void **slot;
+} table[] = {
+    {"__libc_start_main", NULL, (void **)&real___libc_start_main},
+    {"pthread_create", NULL, (void **)&real_pthread_create},
+    {"pthread_join", NULL, (void **)&real_pthread_join},
+    {"pthread_tryjoin_np", NULL, (void **)&real_pthread_tryjoin_np},
+    {"pthread_timedjoin_np", NULL, (void **)&real_pthread_timedjoin_np},
+    {"pthread_clockjoin_np", NULL, (void **)&real_pthread_clockjoin_np},
+    {"pthread_detach", NULL, (void **)&real_pthread_detach},
+    {"pthread_exit", NULL, (void **)&real_pthread_exit},
+    {"pthread_self", NULL, (void **)&real_pthread_self},
+    {"pthread_getattr_np", NULL, (void **)&real_pthread_getattr_np},
+    {"pthread_setname_np", NULL, (void **)&real_pthread_setname_np},
+    {"pthread_getname_np", NULL, (void **)&real_pthread_getname_np},
+    {"sched_yield", NULL, (void **)&real_sched_yield},
+    {"pthread_kill", NULL, (void **)&real_pthread_kill},
+    {"pthread_sigqueue", NULL, (void **)&real_pthread_sigqueue},
+    {"pthread_cancel", NULL, (void **)&real_pthread_cancel},
+    {"pthread_setcancelstate", NULL, (void **)&real_pthread_setcancelstate},
+    {"pthread_setcanceltype", NULL, (void **)&real_pthread_setcanceltype},
+    {"pthread_testcancel", NULL, (void **)&real_pthread_testcancel},
+    {"__pthread_register_cancel", NULL,
+     (void **)&real___pthread_register_cancel},
+    {"__pthread_unregister_cancel", NULL,
+     (void **)&real___pthread_unregister_cancel},
+    {"__pthread_unwind_next", NULL, (void **)&real___pthread_unwind_next},
+    {"pthread_getschedparam", NULL, (void **)&real_pthread_getschedparam},
+    {"pthread_setschedparam", NULL, (void **)&real_pthread_setschedparam},
+    {"pthread_setschedprio", NULL, (void **)&real_pthread_setschedprio},
+    {"pthread_getaffinity_np", NULL, (void **)&real_pthread_getaffinity_np},
+    {"pthread_setaffinity_np", NULL, (void **)&real_pthread_setaffinity_np},
+    {"pthread_getcpuclockid", NULL, (void **)&real_pthread_getcpuclockid},
+    {"sleep", NULL, (void **)&real_sleep},
+    {"usleep", NULL, (void **)&real_usleep},
+    {"nanosleep", NULL, (void **)&real_nanosleep},
+    {"clock_nanosleep", NULL, (void **)&real_clock_nanosleep},
+};
+
+void g_real_init(void)
+{
+    if (g_real_ready)
+        return;
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        void *fn = table[i].version
+                       ? dlvsym(RTLD_NEXT, table[i].name, table[i].version)
+                       : dlsym(RTLD_NEXT, table[i].name);
+
+        if (!fn) {
+            static const char msg[] = "libgreen: a libc function is missing\n";
+
+            write(2, msg, sizeof(msg) - 1);
+            _exit(2);
+        }
+        *table[i].slot = fn;
+    }
+    g_real_ready = true;
+}
+
+__attribute__((constructor(101))) static void resolve_early(void)
+{
+    g_real_init();
+}

@@ -1,0 +1,78 @@
+/*
+ * interpose/real.h: the real libc functions behind our hooks.
+ *
+ * Each is a pointer filled by g_real_init() from the one table in real.c,
+ * with dlsym(RTLD_NEXT) or dlvsym where glibc keeps several versions
+ * (invariant 5). Hooks reach them after hook_enter() (interpose.h), which
+ * resolves them lazily when a hook runs before our constructor.
+ */
+#ifndef G_REAL_H
+#define G_REAL_H
+
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <time.h>
+
+extern _Atomic bool g_real_ready;
+/* Resolve every real function. Idempotent; only dlsym/dlvsym, no stdio. */
+void g_real_init(void);
+
+typedef int (*g_main_fn)(int, char **, char **);
+
+extern int (*real___libc_start_main)(g_main_fn main, int argc, char **argv,
+                                     void (*init)(void), void (*fini)(void),
+                                     void (*rtld_fini)(void),
+                                     void *stack_end);
+
+extern int (*real_pthread_create)(pthread_t *thread,
+                                  const pthread_attr_t *attr,
+                                  void *(*start)(void *), void *arg);
+extern int (*real_pthread_join)(pthread_t thread, void **retval);
+extern int (*real_pthread_tryjoin_np)(pthread_t thread, void **retval);
+extern int (*real_pthread_timedjoin_np)(pthread_t thread, void **retval,
+                                        const struct timespec *abstime);
+extern int (*real_pthread_clockjoin_np)(pthread_t thread, void **retval,
+                                        clockid_t clock,
+                                        const struct timespec *abstime);
+extern int (*real_pthread_detach)(pthread_t thread);
+extern void (*real_pthread_exit)(void *retval);
+extern pthread_t (*real_pthread_self)(void);
+extern int (*real_pthread_getattr_np)(pthread_t thread, pthread_attr_t *attr);
+extern int (*real_pthread_setname_np)(pthread_t thread, const char *name);
+extern int (*real_pthread_getname_np)(pthread_t thread, char *name,
+                                      size_t len);
+extern int (*real_sched_yield)(void);
+
+extern int (*real_pthread_kill)(pthread_t thread, int sig);
+extern int (*real_pthread_sigqueue)(pthread_t thread, int sig,
+                                    const union sigval value);
+extern int (*real_pthread_cancel)(pthread_t thread);
+extern int (*real_pthread_setcancelstate)(int state, int *oldstate);
+extern int (*real_pthread_setcanceltype)(int type, int *oldtype);
+extern void (*real_pthread_testcancel)(void);
+extern void (*real___pthread_register_cancel)(__pthread_unwind_buf_t *buf);
+extern void (*real___pthread_unregister_cancel)(__pthread_unwind_buf_t *buf);
+extern void (*real___pthread_unwind_next)(__pthread_unwind_buf_t *buf);
+extern int (*real_pthread_getschedparam)(pthread_t thread, int *policy,
+                                         struct sched_param *param);
+extern int (*real_pthread_setschedparam)(pthread_t thread, int policy,
+                                         const struct sched_param *param);
+extern int (*real_pthread_setschedprio)(pthread_t thread, int prio);
+extern int (*real_pthread_getaffinity_np)(pthread_t thread, size_t size,
+                                          cpu_set_t *set);
+extern int (*real_pthread_setaffinity_np)(pthread_t thread, size_t size,
+                                          const cpu_set_t *set);
+extern int (*real_pthread_getcpuclockid)(pthread_t thread, clockid_t *clock);
+
+extern unsigned int (*real_sleep)(unsigned int seconds);
+extern int (*real_usleep)(useconds_t usec);
+extern int (*real_nanosleep)(const struct timespec *req,
+                             struct timespec *rem);
+extern int (*real_clock_nanosleep)(clockid_t clock, int flags,
+                                   const struct timespec *req,
+                                   struct timespec *rem);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * interpose/start.c: main() as a green thread.
+ *
+ * We take __libc_start_main and hand glibc our own main, which reads the
+ * configuration, starts the workers and runs the program's main() as the
+ * first green thread on worker 0 (the process's original OS thread). Its
+ * return value goes to exit(), as glibc would do with it. Runs on the
+ * process's first thread, before and as main().
+ */
+#include "interpose/interpose.h"
+
+#include <stdlib.h>
+
+static struct {
+    g_main_fn main;
+    int argc;
+    char **argv;
+    char **envp;
+} program;
+
+static void *run_main(void *arg)
+{
+    (void)arg;
+    exit(program.main(program.argc, program.argv, program.envp));
+}
+
+static void forked_child(void)
+{
+    g_runtime_forked();
+}
+
+static int green_main(int argc, char **argv, char **envp)
+{
+    program.argc = argc;
+    program.argv = argv;
+    program.envp = envp;
+    g_config_load();
+    pthread_atfork(NULL, NULL, forked_child);
+    g_runtime_run(run_main, NULL);
+}
+
+G_EXPORT int __libc_start_main(g_main_fn main, int argc, char **argv,
+                               void (*init)(void), void (*fini)(void),
+                               void (*rtld_fini)(void), void *stack_end)
+{
+    hook_enter();
+    program.main = main;
+    return real___libc_start_main(green_main, argc, argv, init, fini,
+                                  rtld_fini, stack_end);
+}

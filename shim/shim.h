@@ -1,0 +1,219 @@
+/*
+ * shim/shim.h: green threads, workers and the waiting primitives, as the
+ * interpose layer sees them.
+ *
+ * Functions return 0, a count or -EXXX and never touch errno; the hooks in
+ * interpose/ convert. "May park." marks a function that can switch stacks.
+ */
+#ifndef G_SHIM_H
+#define G_SHIM_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sched.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "ctx/ctx.h"
+#include "shim/heap.h"
+#include "shim/queue.h"
+
+struct g_worker;
+
+enum g_thread_state {
+    G_RUNNING, /* on its worker's CPU right now */
+    G_READY,   /* on its worker's run queue or inbox */
+    G_PARKED,  /* switched out, waiting for a g_wake */
+    G_DEAD,    /* returned or exited; its stack is being released */
+    G_FREE,    /* joined or reaped: the struct waits on a free list */
+};
+
+/* Deferred cancellation, as pthread_cancel(3) describes it. */
+enum g_cancel_bits {
+    G_CANCEL_DISABLED = 1, /* pthread_setcancelstate(DISABLE) */
+    G_CANCEL_ASYNC = 2,    /* asked for; acted on at cancellation points */
+    G_CANCEL_PENDING = 4,  /* pthread_cancel was called */
+    G_CANCEL_ACTING = 8,   /* the thread is exiting as canceled */
+};
+
+struct g_waiter;
+
+struct g_thread {
+    g_fctx ctx;              /* saved context while switched out */
+    struct g_worker *worker; /* owner for life (invariant 4) */
+    struct g_queue runq;     /* on worker->runq; owned by that worker */
+    struct g_thread *inbox_next; /* on worker->inbox (lock-free MPSC), or
+                                    on a free list once G_FREE */
+    int saved_errno;         /* the program's errno while switched out */
+    enum g_thread_state state;
+
+    void *(*start)(void *);
+    void *arg;
+    void *retval;
+    struct g_stack *stack;   /* NULL once released */
+    struct g_stack user_stack; /* header for a pthread_attr_setstack stack */
+    size_t guardsize;        /* as requested, for pthread_getattr_np */
+
+    /* Join state, guarded by join_lock (a spinlock: never held across a
+     * park, and only for a few instructions). */
+    _Atomic int join_lock;
+    bool detached;
+    bool exited;             /* published after the stack is released */
+    struct g_waiter *joiner; /* the one thread waiting in join */
+
+    _Atomic int cancel;      /* enum g_cancel_bits */
+    struct g_waiter *_Atomic parked_on; /* cancellable wait in progress */
+    void *cleanup_top;       /* pthread_cleanup_push chain (glibc's buffers) */
+    bool exiting;            /* in g_thread_exit: retval is final */
+
+    char name[16];           /* pthread_setname_np; NUL-terminated */
+    int sched_policy;        /* remembered, not applied: see ARCHITECTURE */
+    int sched_priority;
+    cpu_set_t *affinity;     /* remembered, not applied; NULL: the worker's */
+    bool is_main;
+};
+
+/* What pthread_create's attributes ask for. */
+struct g_thread_attr {
+    bool detached;
+    size_t stack_size;   /* 0: the configured default */
+    void *user_stack;    /* lowest address of a program-supplied stack */
+    size_t guard_size;
+};
+
+/* --- configuration (shim/config.c) --- */
+struct g_config {
+    int loops;            /* GREEN_LOOPS */
+    size_t stack_size;    /* GREEN_STACK_SIZE */
+    long max_threads;     /* GREEN_MAX_THREADS; 0 for no limit */
+};
+extern struct g_config g_config;
+/* Read the GREEN_* variables; on a bad value print one line and _exit(2). */
+void g_config_load(void);
+/* The guard below every stack we map, as glibc's default: one page. */
+size_t g_stack_guard(void);
+/* main()'s stack: at least what a native main may grow to (RLIMIT_STACK). */
+size_t g_main_stack_size(void);
+
+/* --- threads (shim/thread.c) --- */
+
+/*
+ * The calling green thread, or NULL on any other thread or context: a
+ * worker's scheduler, libuv's pool, threads libgreen did not create.
+ */
+static inline struct g_thread *g_self(void);
+
+/* A green thread's pthread_t: its address with the low bit set, which no
+ * glibc pthread_t (an aligned pointer) ever has. */
+static inline uintptr_t g_thread_id(const struct g_thread *t)
+{
+    return (uintptr_t)t | 1;
+}
+
+static inline struct g_thread *g_thread_from_id(uintptr_t id)
+{
+    return (id & 1) ? (struct g_thread *)(id & ~(uintptr_t)1) : NULL;
+}
+
+/* Create a green thread and make it runnable; *id is written first, as
+ * glibc does, so the new thread can read it. Returns 0 or -EAGAIN/-EINVAL. */
+int g_thread_create(const struct g_thread_attr *attr, void *(*start)(void *),
+                    void *arg, uintptr_t *id);
+/* May park. 0, -EDEADLK, -EINVAL, -ETIMEDOUT, -EBUSY (deadline 0 means
+ * "try"), or -ECANCELED when the joiner was canceled while waiting. */
+int g_thread_join(struct g_thread *t, void **retval, int64_t deadline);
+int g_thread_detach(struct g_thread *t);
+/* End the calling green thread: run its cleanup handlers, then switch away
+ * for good. */
+_Noreturn void g_thread_exit(void *retval);
+/* 0 while t can still be joined or is running; -ESRCH once joined or
+ * reaped. Structs are recycled, never unmapped, so a stale id is safe to
+ * ask about (and, as in glibc, may name a newer thread). */
+int g_thread_alive(struct g_thread *t);
+/* Whether t has exited (it may still be waiting to be joined). */
+bool g_thread_exited(struct g_thread *t);
+int g_thread_cancel(struct g_thread *t);
+/* A cancellation point: exits the thread if a cancel is pending. */
+void g_testcancel(void);
+/* Exit as canceled: what a wait that returned -ECANCELED leads to. */
+_Noreturn void g_cancel_act(struct g_thread *self);
+/* pthread_cleanup_push / _pop of a green thread (glibc's unwind buffers). */
+void g_cleanup_push(struct g_thread *self, void *buf);
+void g_cleanup_pop(struct g_thread *self, void *buf);
+/* Run the exiting thread's next cleanup handler; returns when none is left. */
+void g_cleanup_unwind(struct g_thread *self);
+
+/* --- scheduling (shim/sched.c) --- */
+
+#define G_NEVER INT64_MAX
+
+/* Switch out until g_ready() puts self back on its run queue. May park. */
+void g_park(struct g_thread *self);
+/* Make a parked thread runnable; from any thread. */
+void g_ready(struct g_thread *t);
+/* Let the other runnable threads of this worker (and its loop) run. */
+void g_yield(struct g_thread *self);
+/* Monotonic now, in nanoseconds. */
+int64_t g_now(void);
+
+/* --- deadlines (shim/clock.c): CLOCK_MONOTONIC nanoseconds --- */
+
+/* An absolute time on CLOCK_REALTIME or CLOCK_MONOTONIC as a deadline.
+ * -EINVAL for a tv_nsec outside [0, 1e9). A time already past gives a
+ * deadline in the past (never 0 or negative); one too far gives G_NEVER. */
+int g_deadline(clockid_t clock, const struct timespec *abs, int64_t *out);
+/* Now plus a relative time; -EINVAL as above or for a negative tv_sec. */
+int g_deadline_after(const struct timespec *rel, int64_t *out);
+
+/* --- waiting (shim/waiter.c) --- */
+
+#define G_WAITING 1 /* a waiter's state before its single wake */
+
+/*
+ * One wait of one thread. It lives on the waiting thread's stack and is
+ * linked wherever its wakers can find it. The first g_wake (event, timeout,
+ * close, cancel, another worker) moves state from G_WAITING to the result;
+ * every later one fails and does nothing.
+ */
+struct g_waiter {
+    struct g_thread *thread;  /* NULL: an OS thread that sleeps on state */
+    _Atomic int state;        /* G_WAITING, then 0 or -errno */
+    bool timed;               /* node is on the worker's timer heap */
+    bool cancellable;         /* pthread_cancel may end this wait */
+    struct g_heap_node timer; /* on thread->worker->timers; owned by it */
+};
+
+/* Prepare a wait by the calling thread, green or not. */
+void g_waiter_init(struct g_waiter *w, bool cancellable);
+/* May park. Wait until woken or deadline (G_NEVER: no deadline) passes;
+ * returns the waker's result, -ETIMEDOUT, or -ECANCELED. */
+int g_wait(struct g_waiter *w, int64_t deadline);
+/* The single wake: true if this call won. From any thread. */
+bool g_wake(struct g_waiter *w, int result);
+/* May park. Sleep until deadline: 0, or -ECANCELED. */
+int g_sleep_until(int64_t deadline);
+
+/* --- workers (shim/worker.c) --- */
+
+/*
+ * Start the workers and run start(arg) as the first green thread (main).
+ * The calling OS thread becomes worker 0; never returns.
+ */
+_Noreturn void g_runtime_run(void *(*start)(void *), void *arg);
+/* The OS thread that runs t's worker, for calls that need one. */
+uintptr_t g_thread_os_thread(const struct g_thread *t);
+/* Fall back to plain threads after fork() in a child process. */
+void g_runtime_forked(void);
+
+/* --- inline: the per-OS-thread current green thread --- */
+extern __thread struct g_thread *g_tls_self
+    __attribute__((tls_model("initial-exec")));
+
+static inline struct g_thread *g_self(void)
+{
+    return g_tls_self;
+}
+
+#endif

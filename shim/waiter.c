@@ -1,0 +1,117 @@
+/*
+ * shim/waiter.c: park / wake, exactly once (invariant 3).
+ *
+ * A wait is a struct g_waiter on the waiting thread's stack. Wakers race on
+ * its state with one compare-and-swap; the winner makes the thread runnable
+ * (or, for an OS thread that libgreen did not make, wakes the futex it sleeps
+ * on), and losers touch nothing. A deadline puts the waiter's node on its
+ * worker's timer heap, which the scheduler expires with -ETIMEDOUT. g_wait
+ * runs on the waiting thread; g_wake on any thread.
+ */
+#include "shim/worker.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+void g_waiter_init(struct g_waiter *w, bool cancellable)
+{
+    w->thread = g_self();
+    atomic_store_explicit(&w->state, G_WAITING, memory_order_relaxed);
+    w->timed = false;
+    w->cancellable = cancellable && w->thread;
+}
+
+static long futex(_Atomic int *addr, int op, int val,
+                  const struct timespec *ts)
+{
+    return syscall(SYS_futex, addr, op | FUTEX_PRIVATE_FLAG, val, ts, NULL,
+                   FUTEX_BITSET_MATCH_ANY);
+}
+
+/* An OS thread's wait: sleep on the state word itself. */
+static int wait_os(struct g_waiter *w, int64_t deadline)
+{
+    int saved_errno = errno;
+    int state;
+
+    while ((state = atomic_load_explicit(&w->state, memory_order_acquire)) ==
+           G_WAITING) {
+        struct timespec ts, *tsp = NULL;
+
+        if (deadline != G_NEVER) {
+            ts.tv_sec = deadline / 1000000000;
+            ts.tv_nsec = deadline % 1000000000;
+            tsp = &ts;
+        }
+        /* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time. */
+        if (futex(&w->state, FUTEX_WAIT_BITSET, G_WAITING, tsp) != 0 &&
+            errno == ETIMEDOUT) {
+            int expected = G_WAITING;
+
+            atomic_compare_exchange_strong_explicit(
+                &w->state, &expected, -ETIMEDOUT, memory_order_acq_rel,
+                memory_order_acquire);
+        }
+    }
+    errno = saved_errno;
+    return state;
+}
+
+int g_wait(struct g_waiter *w, int64_t deadline)
+{
+    struct g_thread *self = w->thread;
+    struct g_worker *wk;
+    int state;
+
+    if (!self)
+        return wait_os(w, deadline);
+    wk = self->worker;
+    if (w->cancellable && g_cancel_wait_begin(self, w) != 0)
+        return -ECANCELED;
+    if (deadline != G_NEVER) {
+        w->timer.key = deadline;
+        w->timed = true;
+        g_heap_insert(&wk->timers, &w->timer);
+    }
+    while ((state = atomic_load_explicit(&w->state, memory_order_acquire)) ==
+           G_WAITING)
+        g_park(self);
+    if (w->timed) {
+        g_heap_remove(&wk->timers, &w->timer);
+        w->timed = false;
+    }
+    if (w->cancellable)
+        g_cancel_wait_end(self);
+    return state;
+}
+
+bool g_wake(struct g_waiter *w, int result)
+{
+    /* Read before the swap: once it succeeds, w may vanish at any time. */
+    struct g_thread *t = w->thread;
+    int expected = G_WAITING;
+
+    /* Pairs with the acquire loads in g_wait and wait_os. */
+    if (!atomic_compare_exchange_strong_explicit(&w->state, &expected, result,
+                                                 memory_order_acq_rel,
+                                                 memory_order_relaxed))
+        return false;
+    if (t)
+        g_ready(t);
+    else
+        futex(&w->state, FUTEX_WAKE, 1, NULL);
+    return true;
+}
+
+int g_sleep_until(int64_t deadline)
+{
+    struct g_waiter w;
+    int rc;
+
+    g_waiter_init(&w, true);
+    rc = g_wait(&w, deadline);
+    return rc == -ETIMEDOUT ? 0 : rc;
+}

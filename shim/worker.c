@@ -1,0 +1,176 @@
+/*
+ * shim/worker.c: the workers, their loops, and the scheduler.
+ *
+ * GREEN_LOOPS OS threads each own one libuv loop. The process's original
+ * thread becomes worker 0 and starts main() as its first green thread; the
+ * others are plain OS threads made with the real pthread_create. A worker's
+ * scheduler context is the only place that calls libuv (invariant 2): it
+ * drains the inbox of threads woken from elsewhere, wakes the threads whose
+ * deadlines passed, runs the runnable ones, and when none is left, trims its
+ * stack pool and waits in uv_run() for I/O, a timer or a wake-up.
+ */
+#include "shim/worker.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct g_worker *g_workers;
+int g_nworkers;
+
+/* Stacks pooled per worker; past this, freed stacks are unmapped. */
+#define POOL_MAX 256
+
+static void on_wakeup(uv_async_t *handle)
+{
+    (void)handle; /* the scheduler drains the inbox after every uv_run */
+}
+
+static void on_alarm(uv_timer_t *handle)
+{
+    (void)handle; /* the scheduler wakes due threads after every uv_run */
+}
+
+static void drain_inbox(struct g_worker *wk)
+{
+    /* Pairs with the release CAS in g_ready(). */
+    struct g_thread *t = atomic_exchange_explicit(&wk->inbox, NULL,
+                                                  memory_order_acquire);
+    struct g_thread *fifo = NULL;
+
+    /* The inbox is a LIFO stack: reverse it to keep wake-up order. */
+    while (t) {
+        struct g_thread *next = t->inbox_next;
+
+        t->inbox_next = fifo;
+        fifo = t;
+        t = next;
+    }
+    for (; fifo; fifo = fifo->inbox_next) {
+        fifo->state = G_READY;
+        g_queue_insert_tail(&wk->runq, &fifo->runq);
+    }
+}
+
+/* Arm the loop's one libuv timer for the earliest green deadline. */
+static void arm_alarm(struct g_worker *wk, int64_t now)
+{
+    struct g_heap_node *min = wk->timers.min;
+    int64_t ms;
+
+    if (!min) {
+        uv_timer_stop(&wk->alarm);
+        return;
+    }
+    ms = (min->key - now + 999999) / 1000000;
+    uv_update_time(&wk->loop);
+    uv_timer_start(&wk->alarm, on_alarm, ms > 0 ? (uint64_t)ms : 0, 0);
+}
+
+static _Noreturn void sched_loop(struct g_worker *wk)
+{
+    for (;;) {
+        struct g_queue *q;
+        uv_run_mode mode = UV_RUN_NOWAIT;
+
+        drain_inbox(wk);
+        if (g_queue_empty(&wk->runq)) {
+            g_sched_wake_due(wk, g_now());
+            if (g_queue_empty(&wk->runq)) {
+                g_stack_pool_trim(&wk->stacks);
+                arm_alarm(wk, g_now());
+                mode = UV_RUN_ONCE;
+            }
+        }
+        uv_run(&wk->loop, mode);
+        drain_inbox(wk);
+        g_sched_wake_due(wk, g_now());
+        while ((q = g_queue_pop(&wk->runq)))
+            g_sched_enter(wk, g_queue_data(q, struct g_thread, runq));
+    }
+}
+
+static void worker_main(void *arg)
+{
+    struct g_worker *wk = arg;
+
+    g_tls_worker = wk;
+    sched_loop(wk);
+}
+
+static void worker_init(struct g_worker *wk, int index)
+{
+    wk->index = index;
+    wk->sched.worker = wk;
+    g_queue_init(&wk->sched.runq);
+    g_queue_init(&wk->runq);
+    g_heap_init(&wk->timers);
+    g_stack_pool_init(&wk->stacks, g_config.stack_size, g_stack_guard(),
+                      POOL_MAX);
+    atomic_init(&wk->inbox, NULL);
+    atomic_init(&wk->load, 0);
+    if (uv_loop_init(&wk->loop) != 0 ||
+        uv_async_init(&wk->loop, &wk->wakeup, on_wakeup) != 0 ||
+        uv_timer_init(&wk->loop, &wk->alarm) != 0) {
+        fprintf(stderr, "libgreen: cannot start worker %d's loop\n", index);
+        _exit(2);
+    }
+}
+
+_Noreturn void g_runtime_run(void *(*start)(void *), void *arg)
+{
+    struct g_thread_attr attr = {.guard_size = g_stack_guard()};
+    struct g_thread *main_thread;
+    uintptr_t id;
+    int i;
+
+    g_nworkers = g_config.loops;
+    if (posix_memalign((void **)&g_workers, 64,
+                       sizeof(*g_workers) * (size_t)g_nworkers) != 0) {
+        fprintf(stderr, "libgreen: out of memory starting %d workers\n",
+                g_nworkers);
+        _exit(2);
+    }
+    memset(g_workers, 0, sizeof(*g_workers) * (size_t)g_nworkers);
+    for (i = 0; i < g_nworkers; i++)
+        worker_init(&g_workers[i], i);
+    g_tls_worker = &g_workers[0];
+    g_workers[0].os_thread = pthread_self();
+    for (i = 1; i < g_nworkers; i++) {
+        /* libuv's pthread_create comes through our hook from a context that
+         * is not green, so it makes a real OS thread. */
+        int rc = uv_thread_create(&g_workers[i].os_thread, worker_main,
+                                  &g_workers[i]);
+
+        if (rc != 0) {
+            fprintf(stderr, "libgreen: cannot start worker %d: %s\n", i,
+                    uv_strerror(rc));
+            _exit(2);
+        }
+    }
+
+    /* main() gets at least the stack a native main thread may grow to. */
+    attr.stack_size = g_main_stack_size();
+    if (g_thread_create(&attr, start, arg, &id) != 0) {
+        fprintf(stderr, "libgreen: cannot map main()'s stack\n");
+        _exit(2);
+    }
+    main_thread = g_thread_from_id(id);
+    main_thread->is_main = true;
+    sched_loop(&g_workers[0]);
+}
+
+uintptr_t g_thread_os_thread(const struct g_thread *t)
+{
+    return (uintptr_t)t->worker->os_thread;
+}
+
+void g_runtime_forked(void)
+{
+    /* The child has one OS thread and no loops: from here on every hook
+     * passes through, and the thread that forked runs on as a plain one. */
+    g_tls_self = NULL;
+    g_tls_worker = NULL;
+}

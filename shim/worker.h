@@ -1,0 +1,81 @@
+/*
+ * shim/worker.h: the worker, private to shim/.
+ *
+ * One worker per GREEN_LOOPS: an OS thread that owns one libuv loop, the run
+ * queue and timers of the green threads placed on it, and a stack pool.
+ * Only the worker's own OS thread (its scheduler or its green threads)
+ * touches its fields, except inbox and load, which are atomic.
+ */
+#ifndef G_WORKER_H
+#define G_WORKER_H
+
+#include <pthread.h>
+#include <uv.h>
+
+#include "shim/shim.h"
+
+struct g_worker {
+    int index;
+    struct g_thread sched;   /* the scheduler's own context, as a thread */
+    struct g_queue runq;     /* runnable g_thread.runq nodes, FIFO */
+    int batch;               /* direct switches left before the loop polls */
+    unsigned place_next;     /* round-robin cursor for placement */
+    struct g_heap timers;    /* g_waiter.timer nodes with a deadline */
+    struct g_stack_pool stacks;
+    struct g_thread *free_threads; /* recycled structs, via inbox_next */
+
+    /* Written by other threads. */
+    struct g_thread *_Atomic inbox; /* g_thread.inbox_next, LIFO; drained
+                                       by the scheduler */
+    _Atomic long load;              /* live green threads placed here */
+
+    uv_loop_t loop;
+    uv_async_t wakeup;       /* sent after a push onto an empty inbox */
+    uv_timer_t alarm;        /* armed for timers.min before the loop waits */
+    pthread_t os_thread;
+} __attribute__((aligned(64)));
+
+extern struct g_worker *g_workers;
+extern int g_nworkers;
+extern __thread struct g_worker *g_tls_worker
+    __attribute__((tls_model("initial-exec")));
+
+/* shim/sched.c */
+void g_sched_enter(struct g_worker *wk, struct g_thread *t);
+_Noreturn void g_sched_exit(struct g_worker *wk, struct g_thread *self);
+void g_sched_wake_due(struct g_worker *wk, int64_t now);
+
+/* shim/sched.c: a new thread's first context, on t->stack. */
+void g_thread_ctx_init(struct g_thread *t);
+
+/* shim/thread.c: called on t's worker once t's stack is no longer in use. */
+void g_thread_reap(struct g_thread *t);
+/* shim/thread.c: the worker for a new green thread. */
+struct g_worker *g_thread_place(void);
+
+/* shim/cancel.c: register / clear the cancellable wait of self. */
+int g_cancel_wait_begin(struct g_thread *self, struct g_waiter *w);
+void g_cancel_wait_end(struct g_thread *self);
+
+/* The per-thread spinlock guarding join and cancel state. */
+static inline void g_thread_lock(struct g_thread *t)
+{
+    int expected;
+
+    for (;;) {
+        expected = 0;
+        if (atomic_compare_exchange_weak_explicit(&t->join_lock, &expected, 1,
+                                                  memory_order_acquire,
+                                                  memory_order_relaxed))
+            return;
+        while (atomic_load_explicit(&t->join_lock, memory_order_relaxed))
+            __builtin_ia32_pause();
+    }
+}
+
+static inline void g_thread_unlock(struct g_thread *t)
+{
+    atomic_store_explicit(&t->join_lock, 0, memory_order_release);
+}
+
+#endif
