@@ -120,13 +120,14 @@ G_EXPORT int pthread_clockjoin_np(pthread_t thread, void **retval,
         return real_pthread_clockjoin_np(thread, retval, clock, abstime);
     if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)
         return EINVAL;
-    /* As glibc, a bad abstime only matters if the join has to wait. */
-    if (g_deadline(clock, abstime, &deadline) != 0)
-        deadline = -1;
+    /* As glibc 2.36: a time before the epoch has passed; a bad tv_nsec
+     * makes its futex wait fail and retry until the thread ends. */
+    if (abstime->tv_sec < 0)
+        deadline = 1;
+    else if (g_deadline(clock, abstime, &deadline) != 0)
+        deadline = G_NEVER;
     if (t)
         return -g_thread_join(t, retval, deadline);
-    if (deadline < 0)
-        return real_pthread_tryjoin_np(thread, retval) == EBUSY ? EINVAL : 0;
     return join_real(thread, retval, deadline);
 }
 

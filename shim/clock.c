@@ -27,15 +27,13 @@ int g_deadline(clockid_t clock, const struct timespec *abs, int64_t *out)
     struct timespec now;
     int64_t d;
 
-    if (!valid_nsec(abs))
+    if (!valid_nsec(abs) || abs->tv_sec < 0)
         return -EINVAL;
     if (abs->tv_sec > FAR_SECONDS) {
         *out = G_NEVER;
         return 0;
     }
-    if (abs->tv_sec < -FAR_SECONDS)
-        d = 1;
-    else if (clock == CLOCK_MONOTONIC)
+    if (clock == CLOCK_MONOTONIC)
         d = to_ns(abs);
     else {
         clock_gettime(clock, &now);

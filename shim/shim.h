@@ -161,7 +161,7 @@ int64_t g_now(void);
 /* --- deadlines (shim/clock.c): CLOCK_MONOTONIC nanoseconds --- */
 
 /* An absolute time on CLOCK_REALTIME or CLOCK_MONOTONIC as a deadline.
- * -EINVAL for a tv_nsec outside [0, 1e9). A time already past gives a
+ * -EINVAL for a tv_nsec outside [0, 1e9) or a negative tv_sec. A time already past gives a
  * deadline in the past (never 0 or negative); one too far gives G_NEVER. */
 int g_deadline(clockid_t clock, const struct timespec *abs, int64_t *out);
 /* Now plus a relative time; -EINVAL as above or for a negative tv_sec. */

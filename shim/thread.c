@@ -245,9 +245,9 @@ int g_thread_join(struct g_thread *t, void **retval, int64_t deadline)
         return -EINVAL;
     }
     if (!t->exited) {
-        if (deadline == 0 || deadline < 0) {
+        if (deadline == 0) {
             g_thread_unlock(t);
-            return deadline ? -EINVAL : -EBUSY;
+            return -EBUSY;
         }
         g_waiter_init(&w, true);
         t->joiner = &w;

@@ -87,7 +87,9 @@ static _Noreturn void sched_loop(struct g_worker *wk)
         uv_run(&wk->loop, mode);
         drain_inbox(wk);
         g_sched_wake_due(wk, g_now());
-        while ((q = g_queue_pop(&wk->runq)))
+        /* One entry per round: the green side then switches directly for
+         * up to a batch, and comes back here so the loop gets polled. */
+        if ((q = g_queue_pop(&wk->runq)))
             g_sched_enter(wk, g_queue_data(q, struct g_thread, runq));
     }
 }
