@@ -104,9 +104,8 @@ void g_park(struct g_thread *self)
     struct g_worker *wk = self->worker;
 
     /* Readied before it got to switch out: nothing to wait for. */
-    if (g_queue_linked(&self->runq)) {
-        g_queue_remove(&self->runq);
-        self->state = G_RUNNING;
+    if (self->wake_pending) {
+        self->wake_pending = false;
         return;
     }
     self->state = G_PARKED;
@@ -128,14 +127,29 @@ void g_yield(struct g_thread *self)
     switch_to(wk, self, to);
 }
 
+/*
+ * On t's own worker: queue t, unless it is running or already queued (by a
+ * yield); then its next park consumes the wake-up instead. Each successful
+ * g_wake readies its thread once, and each wait parks once, so wake-ups
+ * never pile up.
+ */
+void g_sched_make_runnable(struct g_worker *wk, struct g_thread *t)
+{
+    if (t == g_tls_self || g_queue_linked(&t->runq)) {
+        t->wake_pending = true;
+        return;
+    }
+    t->state = G_READY;
+    g_queue_insert_tail(&wk->runq, &t->runq);
+}
+
 void g_ready(struct g_thread *t)
 {
     struct g_worker *wk = t->worker;
     struct g_thread *head;
 
     if (wk == g_tls_worker) {
-        t->state = G_READY;
-        g_queue_insert_tail(&wk->runq, &t->runq);
+        g_sched_make_runnable(wk, t);
         return;
     }
     /* Another worker's thread: push onto its inbox. Pairs with the

@@ -47,6 +47,8 @@ struct g_thread {
     struct g_thread *inbox_next; /* on worker->inbox (lock-free MPSC), or
                                     on a free list once G_FREE */
     int saved_errno;         /* the program's errno while switched out */
+    bool wake_pending;       /* readied while running or queued: the next
+                                park returns at once (owner worker only) */
     enum g_thread_state state;
 
     void *(*start)(void *);
@@ -169,7 +171,8 @@ int g_deadline_after(const struct timespec *rel, int64_t *out);
 
 /* --- waiting (shim/waiter.c) --- */
 
-#define G_WAITING 1 /* a waiter's state before its single wake */
+/* A waiter's state before its single wake: a value no result can take. */
+#define G_WAITING INT32_MIN
 
 /*
  * One wait of one thread. It lives on the waiting thread's stack and is
@@ -179,7 +182,8 @@ int g_deadline_after(const struct timespec *rel, int64_t *out);
  */
 struct g_waiter {
     struct g_thread *thread;  /* NULL: an OS thread that sleeps on state */
-    _Atomic int state;        /* G_WAITING, then 0 or -errno */
+    _Atomic int state;        /* G_WAITING, then the result: a count, 0 or
+                                 -errno */
     bool timed;               /* node is on the worker's timer heap */
     bool cancellable;         /* pthread_cancel may end this wait */
     struct g_heap_node timer; /* on thread->worker->timers; owned by it */

@@ -10,6 +10,7 @@
  */
 #include "shim/worker.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -69,16 +70,23 @@ int g_wait(struct g_waiter *w, int64_t deadline)
     if (!self)
         return wait_os(w, deadline);
     wk = self->worker;
-    if (w->cancellable && g_cancel_wait_begin(self, w) != 0)
-        return -ECANCELED;
-    if (deadline != G_NEVER) {
+    if (w->cancellable && g_cancel_wait_begin(self, w) != 0) {
+        /* Canceled before it began: end the wait ourselves, unless a
+         * waker already has. */
+        g_wake(w, -ECANCELED);
+    } else if (deadline != G_NEVER) {
         w->timer.key = deadline;
         w->timed = true;
         g_heap_insert(&wk->timers, &w->timer);
     }
-    while ((state = atomic_load_explicit(&w->state, memory_order_acquire)) ==
-           G_WAITING)
-        g_park(self);
+    /*
+     * Exactly one park: the winning wake readies this thread exactly once,
+     * also when it won before we got here (then the park returns at once,
+     * or right after the wake-up crosses from another worker). Returning
+     * without consuming that wake-up would leave it to end a later wait.
+     */
+    g_park(self);
+    state = atomic_load_explicit(&w->state, memory_order_acquire);
     if (w->timed) {
         g_heap_remove(&wk->timers, &w->timer);
         w->timed = false;
@@ -94,6 +102,7 @@ bool g_wake(struct g_waiter *w, int result)
     struct g_thread *t = w->thread;
     int expected = G_WAITING;
 
+    assert(result != G_WAITING);
     /* Pairs with the acquire loads in g_wait and wait_os. */
     if (!atomic_compare_exchange_strong_explicit(&w->state, &expected, result,
                                                  memory_order_acq_rel,

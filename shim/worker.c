@@ -48,9 +48,11 @@ static void drain_inbox(struct g_worker *wk)
         fifo = t;
         t = next;
     }
-    for (; fifo; fifo = fifo->inbox_next) {
-        fifo->state = G_READY;
-        g_queue_insert_tail(&wk->runq, &fifo->runq);
+    while (fifo) {
+        struct g_thread *next = fifo->inbox_next;
+
+        g_sched_make_runnable(wk, fifo);
+        fifo = next;
     }
 }
 

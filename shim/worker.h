@@ -41,6 +41,7 @@ extern __thread struct g_worker *g_tls_worker
     __attribute__((tls_model("initial-exec")));
 
 /* shim/sched.c */
+void g_sched_make_runnable(struct g_worker *wk, struct g_thread *t);
 void g_sched_enter(struct g_worker *wk, struct g_thread *t);
 _Noreturn void g_sched_exit(struct g_worker *wk, struct g_thread *self);
 void g_sched_wake_due(struct g_worker *wk, int64_t now);
