@@ -2,9 +2,9 @@
  * shim/sched.c: switching between green threads of one worker.
  *
  * A green thread that parks switches straight to the next runnable thread of
- * its worker, without passing through the scheduler, for at most G_BATCH
- * switches in a row; then (or when nothing is runnable) it switches to the
- * scheduler context, which polls the loop. Every switch saves and restores
+ * its worker, without passing through the scheduler; after G_BATCH switches
+ * (or when nothing is runnable) it switches to the scheduler context, which
+ * polls the loop. Every switch saves and restores
  * the program's errno. Runs on green stacks and in the scheduler context of
  * the thread's own worker (invariant 4); g_ready() runs anywhere.
  */
@@ -13,9 +13,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <time.h>
-
-/* Direct switches before the loop gets to poll for I/O and timers. */
-#define G_BATCH 64
 
 __thread struct g_thread *g_tls_self __attribute__((tls_model("initial-exec")));
 __thread struct g_worker *g_tls_worker
@@ -84,7 +81,7 @@ void g_thread_ctx_init(struct g_thread *t)
 
 void g_sched_enter(struct g_worker *wk, struct g_thread *t)
 {
-    wk->batch = G_BATCH;
+    wk->batch--;
     switch_to(wk, &wk->sched, t);
 }
 

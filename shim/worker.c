@@ -71,26 +71,40 @@ static void arm_alarm(struct g_worker *wk, int64_t now)
     uv_timer_start(&wk->alarm, on_alarm, ms > 0 ? (uint64_t)ms : 0, 0);
 }
 
+/*
+ * Poll the loop: without waiting while threads are runnable, else (after
+ * trimming the stack pool) until I/O, a timer or a wake-up arrives.
+ */
+static void poll_loop(struct g_worker *wk)
+{
+    uv_run_mode mode = UV_RUN_NOWAIT;
+
+    if (g_queue_empty(&wk->runq)) {
+        g_sched_wake_due(wk, g_now());
+        if (g_queue_empty(&wk->runq)) {
+            g_stack_pool_trim(&wk->stacks);
+            arm_alarm(wk, g_now());
+            mode = UV_RUN_ONCE;
+        }
+    }
+    uv_run(&wk->loop, mode);
+    drain_inbox(wk);
+    g_sched_wake_due(wk, g_now());
+    wk->batch = G_BATCH;
+}
+
 static _Noreturn void sched_loop(struct g_worker *wk)
 {
     for (;;) {
         struct g_queue *q;
-        uv_run_mode mode = UV_RUN_NOWAIT;
 
         drain_inbox(wk);
-        if (g_queue_empty(&wk->runq)) {
-            g_sched_wake_due(wk, g_now());
-            if (g_queue_empty(&wk->runq)) {
-                g_stack_pool_trim(&wk->stacks);
-                arm_alarm(wk, g_now());
-                mode = UV_RUN_ONCE;
-            }
-        }
-        uv_run(&wk->loop, mode);
-        drain_inbox(wk);
-        g_sched_wake_due(wk, g_now());
-        /* One entry per round: the green side then switches directly for
-         * up to a batch, and comes back here so the loop gets polled. */
+        /* The loop is polled once a batch of switches is used up, so that
+         * busy threads cannot starve I/O and timers, and whenever nothing
+         * is runnable; not between, where it would cost a system call per
+         * round (a thread that exits comes back here to be reaped). */
+        if (wk->batch <= 0 || g_queue_empty(&wk->runq))
+            poll_loop(wk);
         if ((q = g_queue_pop(&wk->runq)))
             g_sched_enter(wk, g_queue_data(q, struct g_thread, runq));
     }

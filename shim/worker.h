@@ -14,11 +14,14 @@
 
 #include "shim/shim.h"
 
+/* Switches between two polls of a busy worker's loop. */
+#define G_BATCH 64
+
 struct g_worker {
     int index;
     struct g_thread sched;   /* the scheduler's own context, as a thread */
     struct g_queue runq;     /* runnable g_thread.runq nodes, FIFO */
-    int batch;               /* direct switches left before the loop polls */
+    int batch;               /* switches left before the loop is polled */
     unsigned place_next;     /* round-robin cursor for placement */
     struct g_heap timers;    /* g_waiter.timer nodes with a deadline */
     struct g_stack_pool stacks;

@@ -1,0 +1,122 @@
+/*
+ * tests/unit/ctx_stack.c: stacks and the fcontext switch (ctx/).
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "ctx/ctx.h"
+
+static size_t page(void)
+{
+    return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+Test(ctx_stack, map_gives_the_size_asked_for_writable_end_to_end)
+{
+    struct g_stack *st = g_stack_map(100000, page());
+
+    cr_assert_not_null(st);
+    cr_assert_geq(st->size, 100000);
+    cr_assert_eq((uintptr_t)g_stack_top(st) % 16, 0, "top is 16-aligned");
+    memset(st->base, 0xa5, st->size);
+    cr_assert_eq(((unsigned char *)st->base)[0], 0xa5);
+    cr_assert_not(st->user);
+    g_stack_unmap(st);
+}
+
+Test(ctx_stack, guard_page_below_the_stack_faults, .signal = SIGSEGV)
+{
+    struct g_stack *st = g_stack_map(64 * 1024, page());
+
+    cr_assert_not_null(st);
+    ((volatile char *)st->base)[-1] = 1; /* into the guard: must fault */
+}
+
+Test(ctx_stack, pool_reuses_a_freed_stack_without_mapping)
+{
+    struct g_stack_pool pool;
+    struct g_stack *a, *b;
+
+    g_stack_pool_init(&pool, 64 * 1024, page(), 2);
+    a = g_stack_pool_get(&pool);
+    cr_assert_not_null(a);
+    g_stack_pool_put(&pool, a);
+    cr_assert_eq(pool.count, 1);
+    b = g_stack_pool_get(&pool);
+    cr_assert_eq(a, b, "the same stack comes back");
+    cr_assert_eq(pool.count, 0);
+    g_stack_pool_put(&pool, b);
+}
+
+Test(ctx_stack, pool_keeps_at_most_max_and_only_its_size)
+{
+    struct g_stack_pool pool;
+    struct g_stack *s[3], *other;
+
+    g_stack_pool_init(&pool, 64 * 1024, page(), 2);
+    for (int i = 0; i < 3; i++)
+        s[i] = g_stack_pool_get(&pool);
+    for (int i = 0; i < 3; i++)
+        g_stack_pool_put(&pool, s[i]);
+    cr_assert_eq(pool.count, 2, "the third is unmapped");
+
+    other = g_stack_map(256 * 1024, page());
+    g_stack_pool_put(&pool, other);
+    cr_assert_eq(pool.count, 2, "a stack of another size is not pooled");
+    cr_assert_neq(g_stack_pool_get(&pool), other);
+}
+
+static size_t resident_pages(void *base, size_t len)
+{
+    size_t n = len / page(), count = 0;
+    unsigned char vec[n];
+
+    cr_assert_eq(mincore(base, len, vec), 0);
+    for (size_t i = 0; i < n; i++)
+        count += vec[i] & 1;
+    return count;
+}
+
+Test(ctx_stack, trim_returns_deep_pages_and_keeps_the_top)
+{
+    struct g_stack_pool pool;
+    struct g_stack *st;
+    size_t deep;
+
+    g_stack_pool_init(&pool, 1024 * 1024, page(), 4);
+    st = g_stack_pool_get(&pool);
+    memset(st->base, 1, st->size); /* touch every page */
+    deep = st->size - G_STACK_KEEP;
+    deep -= deep % page();
+    cr_assert_eq(resident_pages(st->base, deep), deep / page());
+    g_stack_pool_put(&pool, st);
+    g_stack_pool_trim(&pool);
+    cr_assert_eq(resident_pages(st->base, deep), 0, "deep pages released");
+    cr_assert_gt(resident_pages((char *)st->base + deep, page()), 0,
+                 "the top stays resident");
+    cr_assert_not(st->dirty);
+}
+
+/* A context that adds one to what it is sent and sends it back. */
+static void echo_plus_one(struct g_transfer t)
+{
+    for (;;)
+        t = jump_fcontext(t.fctx, (void *)((uintptr_t)t.data + 1));
+}
+
+Test(ctx_stack, fcontext_round_trips_carry_data_both_ways)
+{
+    struct g_stack *st = g_stack_map(64 * 1024, page());
+    g_fctx ctx = make_fcontext(g_stack_top(st), st->size, echo_plus_one);
+
+    for (uintptr_t i = 0; i < 100000; i++) {
+        struct g_transfer t = jump_fcontext(ctx, (void *)i);
+
+        cr_assert_eq((uintptr_t)t.data, i + 1);
+        ctx = t.fctx;
+    }
+}
