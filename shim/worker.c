@@ -56,7 +56,13 @@ static void drain_inbox(struct g_worker *wk)
     }
 }
 
-/* Arm the loop's one libuv timer for the earliest green deadline. */
+/*
+ * Arm the loop's one libuv timer for the earliest green deadline. libuv
+ * counts in whole milliseconds of its own (cached, possibly coarse) clock,
+ * so the timer may fire at the top of uv_run before our deadline is due; it
+ * then repeats every millisecond, so that the loop never waits without a
+ * timeout while a green thread has a deadline.
+ */
 static void arm_alarm(struct g_worker *wk, int64_t now)
 {
     struct g_heap_node *min = wk->timers.min;
@@ -68,7 +74,7 @@ static void arm_alarm(struct g_worker *wk, int64_t now)
     }
     ms = (min->key - now + 999999) / 1000000;
     uv_update_time(&wk->loop);
-    uv_timer_start(&wk->alarm, on_alarm, ms > 0 ? (uint64_t)ms : 0, 0);
+    uv_timer_start(&wk->alarm, on_alarm, ms > 0 ? (uint64_t)ms : 0, 1);
 }
 
 /*

@@ -204,6 +204,26 @@ Test(shim_park, sleep_never_wakes_early_and_rarely_late, .exit_code = 0,
     run_green(sleeps_on_time);
 }
 
+static void *short_sleeps(void *arg)
+{
+    (void)arg;
+    /* Deadlines inside libuv's current millisecond once made the loop wait
+     * with no timeout at all. */
+    for (int i = 0; i < 3000; i++) {
+        int64_t deadline = g_now() + (i * 37) % 1000000;
+
+        cr_assert_eq(g_sleep_until(deadline), 0);
+        cr_assert_geq(g_now(), deadline);
+    }
+    exit(0);
+}
+
+Test(shim_park, sub_millisecond_deadlines_are_never_lost, .exit_code = 0,
+     .timeout = 20)
+{
+    run_green(short_sleeps);
+}
+
 /* Green ping-pong through two waiters: A wakes B, B wakes A. */
 static struct g_waiter *_Atomic ping, *_Atomic pong;
 
