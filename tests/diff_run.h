@@ -1,0 +1,51 @@
+/*
+ * diff_run: starts one of the programs of tests/progs/ as a child process
+ * with a chosen environment, collects all of its stdout and stderr, and
+ * waits for it with a timeout, killing only that child if it runs over.
+ * Shared by the runners tests/diff_progs.c and tests/config_env.c; it runs
+ * on an ordinary (Criterion) process, never under libgreen itself.
+ */
+#ifndef GREEN_TESTS_DIFF_RUN_H
+#define GREEN_TESTS_DIFF_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* What one run of a program left behind. */
+struct run {
+    char *out; /* all of stdout, NUL-terminated */
+    size_t out_len;
+    char *err; /* all of stderr, NUL-terminated */
+    size_t err_len;
+    int status;     /* as waitpid reported it */
+    bool timed_out; /* it ran past the timeout and was killed */
+};
+
+/*
+ * Runs path without arguments, stdin from /dev/null. Its environment is ours
+ * without LD_PRELOAD and without any GREEN_* variable, plus env: a
+ * NULL-terminated list of "NAME=value" strings, or NULL. Kills the child
+ * with SIGKILL after timeout_ms. Returns 0 and fills r (free it with
+ * run_free), or -errno if the child could not be started.
+ */
+int run_prog(const char *path, const char *const *env, int timeout_ms,
+             struct run *r);
+
+/* Releases what run_prog allocated in r. */
+void run_free(struct run *r);
+
+/* Whether a and b ended the same way: same exit code, or same signal. */
+bool run_same_end(const struct run *a, const struct run *b);
+
+/* Whether r exited normally with the given code. */
+bool run_exited_with(const struct run *r, int code);
+
+/* How r ended, in words ("exit 3", "signal 11", "killed after timeout"),
+ * written into buf of len bytes; returns buf. */
+const char *run_describe(const struct run *r, char *buf, size_t len);
+
+/* The number after the first "name=" in r's stderr, or -1 if there is
+ * none. */
+long run_stderr_value(const struct run *r, const char *name);
+
+#endif

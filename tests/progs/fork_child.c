@@ -1,0 +1,73 @@
+/*
+ * fork_child: fork() from a thread and from main. The child keeps running
+ * the forking thread: it sleeps, creates and joins a thread, and exits with
+ * a status its parent reads; a child whose forking thread simply returns
+ * ends with status 0.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void *add_one(void *arg)
+{
+    return (void *)((long)arg + 1);
+}
+
+static void child_work(int status)
+{
+    struct timespec ts = {0, 10000000};
+    pthread_t t;
+    void *ret;
+
+    nanosleep(&ts, NULL);
+    pthread_create(&t, NULL, add_one, (void *)(long)status);
+    pthread_join(t, &ret);
+    printf("child: thread returned %ld\n", (long)ret);
+    fflush(stdout);
+    exit((int)(long)ret);
+}
+
+static int wait_child(pid_t pid)
+{
+    int status;
+
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void *forker(void *arg)
+{
+    pid_t pid;
+
+    (void)arg;
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0)
+        child_work(4);
+    printf("parent: child of a thread exited %d\n", wait_child(pid));
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0)
+        return NULL; /* the child's only thread ends: status 0 */
+    printf("parent: child whose thread returned exited %d\n",
+           wait_child(pid));
+    return NULL;
+}
+
+int main(void)
+{
+    pthread_t t;
+    pid_t pid;
+
+    pthread_create(&t, NULL, forker, NULL);
+    pthread_join(t, NULL);
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0)
+        child_work(8);
+    printf("parent: child of main exited %d\n", wait_child(pid));
+    return 0;
+}
