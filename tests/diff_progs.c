@@ -158,6 +158,11 @@ Test(diff, fork_from_thread_and_main_children_run_and_exit, .timeout = 60)
     same_as_native(PROG_FORK_CHILD, 0, loops_2_1, NULL);
 }
 
+Test(diff, create_out_of_address_space_gives_eagain, .timeout = 60)
+{
+    same_as_native(PROG_CREATE_ENOMEM, 0, loops_2, NULL);
+}
+
 Test(diff, create_limit_unlimited_by_default, .timeout = 60)
 {
     same_as_native(PROG_CREATE_LIMIT, 0, loops_2, NULL);
