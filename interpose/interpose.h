@@ -40,4 +40,9 @@ static inline struct g_thread *green_of(pthread_t id)
     return g_thread_from_id((uintptr_t)id);
 }
 
+/* interpose/pthread_mutex.c: lock and unlock any mutex the program has,
+ * ours or glibc-only, as pthread_mutex_lock would; positive errors. */
+int g_hook_mutex_lock(pthread_mutex_t *m, int64_t deadline);
+int g_hook_mutex_unlock(pthread_mutex_t *m);
+
 #endif

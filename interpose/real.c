@@ -45,6 +45,24 @@ int (*real_pthread_setschedprio)(pthread_t, int);
 int (*real_pthread_getaffinity_np)(pthread_t, size_t, cpu_set_t *);
 int (*real_pthread_setaffinity_np)(pthread_t, size_t, const cpu_set_t *);
 int (*real_pthread_getcpuclockid)(pthread_t, clockid_t *);
+int (*real_pthread_mutex_init)(pthread_mutex_t *, const pthread_mutexattr_t *);
+int (*real_pthread_mutex_destroy)(pthread_mutex_t *);
+int (*real_pthread_mutex_lock)(pthread_mutex_t *);
+int (*real_pthread_mutex_trylock)(pthread_mutex_t *);
+int (*real_pthread_mutex_timedlock)(pthread_mutex_t *, const struct timespec *);
+int (*real_pthread_mutex_clocklock)(pthread_mutex_t *, clockid_t,
+                                    const struct timespec *);
+int (*real_pthread_mutex_unlock)(pthread_mutex_t *);
+int (*real_pthread_mutex_consistent)(pthread_mutex_t *);
+int (*real_pthread_cond_init)(pthread_cond_t *, const pthread_condattr_t *);
+int (*real_pthread_cond_destroy)(pthread_cond_t *);
+int (*real_pthread_cond_signal)(pthread_cond_t *);
+int (*real_pthread_cond_broadcast)(pthread_cond_t *);
+int (*real_pthread_cond_wait)(pthread_cond_t *, pthread_mutex_t *);
+int (*real_pthread_cond_timedwait)(pthread_cond_t *, pthread_mutex_t *,
+                                   const struct timespec *);
+int (*real_pthread_cond_clockwait)(pthread_cond_t *, pthread_mutex_t *,
+                                   clockid_t, const struct timespec *);
 unsigned int (*real_sleep)(unsigned int);
 int (*real_usleep)(useconds_t);
 int (*real_nanosleep)(const struct timespec *, struct timespec *);
@@ -88,6 +106,26 @@ static const struct {
     {"pthread_getaffinity_np", NULL, (void **)&real_pthread_getaffinity_np},
     {"pthread_setaffinity_np", NULL, (void **)&real_pthread_setaffinity_np},
     {"pthread_getcpuclockid", NULL, (void **)&real_pthread_getcpuclockid},
+    {"pthread_mutex_init", NULL, (void **)&real_pthread_mutex_init},
+    {"pthread_mutex_destroy", NULL, (void **)&real_pthread_mutex_destroy},
+    {"pthread_mutex_lock", NULL, (void **)&real_pthread_mutex_lock},
+    {"pthread_mutex_trylock", NULL, (void **)&real_pthread_mutex_trylock},
+    {"pthread_mutex_timedlock", NULL, (void **)&real_pthread_mutex_timedlock},
+    {"pthread_mutex_clocklock", NULL, (void **)&real_pthread_mutex_clocklock},
+    {"pthread_mutex_unlock", NULL, (void **)&real_pthread_mutex_unlock},
+    {"pthread_mutex_consistent", NULL,
+     (void **)&real_pthread_mutex_consistent},
+    /* The condition variables of glibc 2.3.2 on, not the old compat ones. */
+    {"pthread_cond_init", "GLIBC_2.3.2", (void **)&real_pthread_cond_init},
+    {"pthread_cond_destroy", "GLIBC_2.3.2",
+     (void **)&real_pthread_cond_destroy},
+    {"pthread_cond_signal", "GLIBC_2.3.2", (void **)&real_pthread_cond_signal},
+    {"pthread_cond_broadcast", "GLIBC_2.3.2",
+     (void **)&real_pthread_cond_broadcast},
+    {"pthread_cond_wait", "GLIBC_2.3.2", (void **)&real_pthread_cond_wait},
+    {"pthread_cond_timedwait", "GLIBC_2.3.2",
+     (void **)&real_pthread_cond_timedwait},
+    {"pthread_cond_clockwait", NULL, (void **)&real_pthread_cond_clockwait},
     {"sleep", NULL, (void **)&real_sleep},
     {"usleep", NULL, (void **)&real_usleep},
     {"nanosleep", NULL, (void **)&real_nanosleep},

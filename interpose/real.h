@@ -67,6 +67,32 @@ extern int (*real_pthread_setaffinity_np)(pthread_t thread, size_t size,
                                           const cpu_set_t *set);
 extern int (*real_pthread_getcpuclockid)(pthread_t thread, clockid_t *clock);
 
+extern int (*real_pthread_mutex_init)(pthread_mutex_t *m,
+                                      const pthread_mutexattr_t *attr);
+extern int (*real_pthread_mutex_destroy)(pthread_mutex_t *m);
+extern int (*real_pthread_mutex_lock)(pthread_mutex_t *m);
+extern int (*real_pthread_mutex_trylock)(pthread_mutex_t *m);
+extern int (*real_pthread_mutex_timedlock)(pthread_mutex_t *m,
+                                           const struct timespec *abstime);
+extern int (*real_pthread_mutex_clocklock)(pthread_mutex_t *m,
+                                           clockid_t clock,
+                                           const struct timespec *abstime);
+extern int (*real_pthread_mutex_unlock)(pthread_mutex_t *m);
+extern int (*real_pthread_mutex_consistent)(pthread_mutex_t *m);
+
+extern int (*real_pthread_cond_init)(pthread_cond_t *c,
+                                     const pthread_condattr_t *attr);
+extern int (*real_pthread_cond_destroy)(pthread_cond_t *c);
+extern int (*real_pthread_cond_signal)(pthread_cond_t *c);
+extern int (*real_pthread_cond_broadcast)(pthread_cond_t *c);
+extern int (*real_pthread_cond_wait)(pthread_cond_t *c, pthread_mutex_t *m);
+extern int (*real_pthread_cond_timedwait)(pthread_cond_t *c,
+                                          pthread_mutex_t *m,
+                                          const struct timespec *abstime);
+extern int (*real_pthread_cond_clockwait)(pthread_cond_t *c,
+                                          pthread_mutex_t *m, clockid_t clock,
+                                          const struct timespec *abstime);
+
 extern unsigned int (*real_sleep)(unsigned int seconds);
 extern int (*real_usleep)(useconds_t usec);
 extern int (*real_nanosleep)(const struct timespec *req,

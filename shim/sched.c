@@ -150,14 +150,17 @@ void g_ready(struct g_thread *t)
         return;
     }
     /* Another worker's thread: push onto its inbox. Pairs with the
-     * acquire exchange in drain_inbox(). */
+     * exchange in drain_inbox(). */
     head = atomic_load_explicit(&wk->inbox, memory_order_relaxed);
     do {
         t->inbox_next = head;
     } while (!atomic_compare_exchange_weak_explicit(
-        &wk->inbox, &head, t, memory_order_release, memory_order_relaxed));
-    /* A non-empty inbox already has a wake-up on its way. */
-    if (!head)
+        &wk->inbox, &head, t, memory_order_seq_cst, memory_order_relaxed));
+    /* A worker that is running or spinning finds the push by itself; one
+     * that waits in its loop needs the wake-up. Pairs with the store and
+     * the inbox check in wait_for_work() (both seq_cst: one side sees the
+     * other). */
+    if (atomic_load_explicit(&wk->sleeping, memory_order_seq_cst))
         uv_async_send(&wk->wakeup);
 }
 

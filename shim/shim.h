@@ -75,6 +75,8 @@ struct g_thread {
     int sched_priority;
     cpu_set_t *affinity;     /* remembered, not applied; NULL: the worker's */
     bool is_main;
+    int serial;              /* owner id for mutexes: negative, unique among
+                                live threads (OS threads use their tid) */
 };
 
 /* What pthread_create's attributes ask for. */
@@ -196,6 +198,18 @@ void g_waiter_init(struct g_waiter *w, bool cancellable);
 int g_wait(struct g_waiter *w, int64_t deadline);
 /* The single wake: true if this call won. From any thread. */
 bool g_wake(struct g_waiter *w, int result);
+
+/*
+ * g_wake in two halves, for a waker that must update shared state after it
+ * has won the waiter but before the waiter can run: claim decides (and from
+ * then on only tok may be used), finish lets the waiter go.
+ */
+struct g_wake_token {
+    struct g_thread *thread;
+    _Atomic int *futex;
+};
+bool g_wake_claim(struct g_waiter *w, int result, struct g_wake_token *tok);
+void g_wake_finish(const struct g_wake_token *tok);
 /* May park. Sleep until deadline: 0, or -ECANCELED. */
 int g_sleep_until(int64_t deadline);
 

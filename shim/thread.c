@@ -83,6 +83,15 @@ static void free_thread(struct g_thread *t)
     unlock_elsewhere();
 }
 
+/* Negative, so that owner ids never collide with OS thread ids. */
+static int next_serial(void)
+{
+    static _Atomic unsigned counter;
+
+    return -(int)(atomic_fetch_add_explicit(&counter, 1, memory_order_relaxed) %
+                  INT32_MAX) - 1;
+}
+
 /* A worker may hold this many more threads than another before new threads
  * go elsewhere: creating on the creator's own worker avoids a cross-worker
  * wake-up per create and per join. */
@@ -150,6 +159,7 @@ int g_thread_create(const struct g_thread_attr *attr, void *(*start)(void *),
     t->arg = arg;
     t->guardsize = attr->user_stack ? 0 : attr->guard_size;
     t->detached = attr->detached;
+    t->serial = next_serial();
     /* A new thread is named like its creator, as clone(2) leaves it. */
     if (creator)
         memcpy(t->name, creator->name, sizeof(t->name));

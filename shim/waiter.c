@@ -96,22 +96,35 @@ int g_wait(struct g_waiter *w, int64_t deadline)
     return state;
 }
 
-bool g_wake(struct g_waiter *w, int result)
+bool g_wake_claim(struct g_waiter *w, int result, struct g_wake_token *tok)
 {
-    /* Read before the swap: once it succeeds, w may vanish at any time. */
-    struct g_thread *t = w->thread;
     int expected = G_WAITING;
 
     assert(result != G_WAITING);
+    /* Read before the swap: once it succeeds, w may vanish at any time. */
+    tok->thread = w->thread;
+    tok->futex = &w->state;
     /* Pairs with the acquire loads in g_wait and wait_os. */
-    if (!atomic_compare_exchange_strong_explicit(&w->state, &expected, result,
-                                                 memory_order_acq_rel,
-                                                 memory_order_relaxed))
-        return false;
-    if (t)
-        g_ready(t);
+    return atomic_compare_exchange_strong_explicit(&w->state, &expected, result,
+                                                   memory_order_acq_rel,
+                                                   memory_order_relaxed);
+}
+
+void g_wake_finish(const struct g_wake_token *tok)
+{
+    if (tok->thread)
+        g_ready(tok->thread);
     else
-        futex(&w->state, FUTEX_WAKE, 1, NULL);
+        futex(tok->futex, FUTEX_WAKE, 1, NULL); /* harmless if it left */
+}
+
+bool g_wake(struct g_waiter *w, int result)
+{
+    struct g_wake_token tok;
+
+    if (!g_wake_claim(w, result, &tok))
+        return false;
+    g_wake_finish(&tok);
     return true;
 }
 

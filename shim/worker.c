@@ -23,6 +23,10 @@ int g_nworkers;
 /* Stacks pooled per worker; past this, freed stacks are unmapped. */
 #define POOL_MAX 256
 
+/* How long an idle worker watches its inbox before it sleeps in the loop:
+ * a wake-up from another worker then costs no system call on either side. */
+#define SPIN_NS 30000
+
 static void on_wakeup(uv_async_t *handle)
 {
     (void)handle; /* the scheduler drains the inbox after every uv_run */
@@ -77,23 +81,45 @@ static void arm_alarm(struct g_worker *wk, int64_t now)
     uv_timer_start(&wk->alarm, on_alarm, ms > 0 ? (uint64_t)ms : 0, 1);
 }
 
+static bool inbox_empty(struct g_worker *wk)
+{
+    return !atomic_load_explicit(&wk->inbox, memory_order_seq_cst);
+}
+
 /*
- * Poll the loop: without waiting while threads are runnable, else (after
- * trimming the stack pool) until I/O, a timer or a wake-up arrives.
+ * Nothing is runnable: watch the inbox for a moment, then wait in the loop
+ * until I/O, a timer or a wake-up arrives.
+ */
+static void wait_for_work(struct g_worker *wk)
+{
+    int64_t until = g_now() + SPIN_NS;
+
+    if (g_nworkers > 1) {
+        for (int i = 1; inbox_empty(wk); i++) {
+            __builtin_ia32_pause();
+            if (i % 64 == 0 && g_now() >= until)
+                break;
+        }
+    }
+    g_stack_pool_trim(&wk->stacks);
+    arm_alarm(wk, g_now());
+    atomic_store_explicit(&wk->sleeping, true, memory_order_seq_cst);
+    uv_run(&wk->loop, inbox_empty(wk) ? UV_RUN_ONCE : UV_RUN_NOWAIT);
+    atomic_store_explicit(&wk->sleeping, false, memory_order_relaxed);
+}
+
+/*
+ * Poll the loop: without waiting while threads are runnable, else wait for
+ * work.
  */
 static void poll_loop(struct g_worker *wk)
 {
-    uv_run_mode mode = UV_RUN_NOWAIT;
-
-    if (g_queue_empty(&wk->runq)) {
+    if (g_queue_empty(&wk->runq))
         g_sched_wake_due(wk, g_now());
-        if (g_queue_empty(&wk->runq)) {
-            g_stack_pool_trim(&wk->stacks);
-            arm_alarm(wk, g_now());
-            mode = UV_RUN_ONCE;
-        }
-    }
-    uv_run(&wk->loop, mode);
+    if (g_queue_empty(&wk->runq))
+        wait_for_work(wk);
+    else
+        uv_run(&wk->loop, UV_RUN_NOWAIT);
     drain_inbox(wk);
     g_sched_wake_due(wk, g_now());
     wk->batch = G_BATCH;

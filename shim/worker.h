@@ -31,6 +31,8 @@ struct g_worker {
     struct g_thread *_Atomic inbox; /* g_thread.inbox_next, LIFO; drained
                                        by the scheduler */
     _Atomic long load;              /* live green threads placed here */
+    _Atomic bool sleeping;          /* about to wait, or waiting, in the
+                                       loop: wakers must send wakeup */
 
     uv_loop_t loop;
     uv_async_t wakeup;       /* sent after a push onto an empty inbox */

@@ -1,0 +1,65 @@
+/*
+ * shim/sync.h: green-aware synchronisation objects, laid over glibc's
+ * types and sizes so that zero-filled and statically initialised objects
+ * are valid as they are. Waiters park in the lot (shim/lot.h): green
+ * threads park, other threads sleep on a futex, on the same queues.
+ * Functions return 0 or -EXXX. "May park." as elsewhere.
+ */
+#ifndef G_SYNC_H
+#define G_SYNC_H
+
+#include <pthread.h>
+#include <semaphore.h>
+
+#include "shim/shim.h"
+
+/* --- mutex (shim/mutex.c), over pthread_mutex_t (40 bytes) --- */
+
+struct g_mutex {
+    _Atomic int state;  /* G_MUTEX_LOCKED | G_MUTEX_WAITERS */
+    unsigned count;     /* extra recursive locks */
+    int owner;          /* g_owner_id() of the holder, 0 while free */
+    unsigned unused;
+    int kind;           /* glibc's __kind, where its initialisers put it */
+};
+
+#define G_MUTEX_LOCKED 1
+#define G_MUTEX_WAITERS 2
+
+/* glibc's __kind bits beyond the type: these mutexes stay glibc's own
+ * (robust, priority protocols, process-shared: another process may take
+ * them without libgreen). */
+#define G_MUTEX_GLIBC_ONLY (16 | 32 | 64 | 128)
+
+static inline bool g_mutex_is_glibc(const void *m)
+{
+    return ((const struct g_mutex *)m)->kind & G_MUTEX_GLIBC_ONLY;
+}
+
+void g_mutex_init(void *m, int kind);
+/* May park. deadline 0: try only (-EBUSY); G_NEVER: no deadline; negative:
+ * the program passed a bad timespec (-EINVAL, if it has to wait). */
+int g_mutex_lock(void *m, int64_t deadline);
+int g_mutex_unlock(void *m);
+/* -EBUSY if locked. */
+int g_mutex_destroy(void *m);
+
+/* --- condition variable (shim/cond.c), over pthread_cond_t (48) --- */
+
+/* How to release and retake the mutex around a wait. */
+struct g_cond_mutex {
+    void *mutex;
+    int (*unlock)(void *mutex);
+    int (*lock)(void *mutex);
+};
+
+void g_cond_init(void *c, clockid_t clock);
+clockid_t g_cond_clock(const void *c);
+/* May park. A cancellation point. 0 or -ETIMEDOUT; the mutex is held
+ * again either way. */
+int g_cond_wait(void *c, const struct g_cond_mutex *m, int64_t deadline);
+void g_cond_signal(void *c);
+void g_cond_broadcast(void *c);
+int g_cond_destroy(void *c);
+
+#endif
