@@ -63,6 +63,20 @@ int (*real_pthread_cond_timedwait)(pthread_cond_t *, pthread_mutex_t *,
                                    const struct timespec *);
 int (*real_pthread_cond_clockwait)(pthread_cond_t *, pthread_mutex_t *,
                                    clockid_t, const struct timespec *);
+int (*real_pthread_key_create)(pthread_key_t *, void (*)(void *));
+int (*real_pthread_setspecific)(pthread_key_t, const void *);
+int (*real_pthread_rwlock_rdlock)(pthread_rwlock_t *);
+int (*real_pthread_rwlock_tryrdlock)(pthread_rwlock_t *);
+int (*real_pthread_rwlock_wrlock)(pthread_rwlock_t *);
+int (*real_pthread_rwlock_trywrlock)(pthread_rwlock_t *);
+int (*real_pthread_rwlock_unlock)(pthread_rwlock_t *);
+int (*real_pthread_rwlock_init)(pthread_rwlock_t *,
+                                const pthread_rwlockattr_t *);
+int (*real_pthread_rwlock_destroy)(pthread_rwlock_t *);
+int (*real_pthread_barrier_init)(pthread_barrier_t *,
+                                 const pthread_barrierattr_t *, unsigned);
+int (*real_pthread_barrier_wait)(pthread_barrier_t *);
+int (*real_pthread_barrier_destroy)(pthread_barrier_t *);
 unsigned int (*real_sleep)(unsigned int);
 int (*real_usleep)(useconds_t);
 int (*real_nanosleep)(const struct timespec *, struct timespec *);
@@ -126,6 +140,21 @@ static const struct {
     {"pthread_cond_timedwait", "GLIBC_2.3.2",
      (void **)&real_pthread_cond_timedwait},
     {"pthread_cond_clockwait", NULL, (void **)&real_pthread_cond_clockwait},
+    {"pthread_key_create", NULL, (void **)&real_pthread_key_create},
+    {"pthread_setspecific", NULL, (void **)&real_pthread_setspecific},
+    {"pthread_rwlock_rdlock", NULL, (void **)&real_pthread_rwlock_rdlock},
+    {"pthread_rwlock_tryrdlock", NULL,
+     (void **)&real_pthread_rwlock_tryrdlock},
+    {"pthread_rwlock_wrlock", NULL, (void **)&real_pthread_rwlock_wrlock},
+    {"pthread_rwlock_trywrlock", NULL,
+     (void **)&real_pthread_rwlock_trywrlock},
+    {"pthread_rwlock_unlock", NULL, (void **)&real_pthread_rwlock_unlock},
+    {"pthread_rwlock_init", NULL, (void **)&real_pthread_rwlock_init},
+    {"pthread_rwlock_destroy", NULL, (void **)&real_pthread_rwlock_destroy},
+    {"pthread_barrier_init", NULL, (void **)&real_pthread_barrier_init},
+    {"pthread_barrier_wait", NULL, (void **)&real_pthread_barrier_wait},
+    {"pthread_barrier_destroy", NULL,
+     (void **)&real_pthread_barrier_destroy},
     {"sleep", NULL, (void **)&real_sleep},
     {"usleep", NULL, (void **)&real_usleep},
     {"nanosleep", NULL, (void **)&real_nanosleep},

@@ -93,6 +93,23 @@ extern int (*real_pthread_cond_clockwait)(pthread_cond_t *c,
                                           pthread_mutex_t *m, clockid_t clock,
                                           const struct timespec *abstime);
 
+extern int (*real_pthread_key_create)(pthread_key_t *key,
+                                      void (*destructor)(void *));
+extern int (*real_pthread_setspecific)(pthread_key_t key, const void *value);
+extern int (*real_pthread_rwlock_rdlock)(pthread_rwlock_t *rw);
+extern int (*real_pthread_rwlock_tryrdlock)(pthread_rwlock_t *rw);
+extern int (*real_pthread_rwlock_wrlock)(pthread_rwlock_t *rw);
+extern int (*real_pthread_rwlock_trywrlock)(pthread_rwlock_t *rw);
+extern int (*real_pthread_rwlock_unlock)(pthread_rwlock_t *rw);
+extern int (*real_pthread_rwlock_init)(pthread_rwlock_t *rw,
+                                       const pthread_rwlockattr_t *attr);
+extern int (*real_pthread_rwlock_destroy)(pthread_rwlock_t *rw);
+extern int (*real_pthread_barrier_init)(pthread_barrier_t *b,
+                                        const pthread_barrierattr_t *attr,
+                                        unsigned count);
+extern int (*real_pthread_barrier_wait)(pthread_barrier_t *b);
+extern int (*real_pthread_barrier_destroy)(pthread_barrier_t *b);
+
 extern unsigned int (*real_sleep)(unsigned int seconds);
 extern int (*real_usleep)(useconds_t usec);
 extern int (*real_nanosleep)(const struct timespec *req,

@@ -2,9 +2,11 @@
  * shim/mutex.c: pthread mutexes for green threads and OS threads alike.
  *
  * The lock word is taken with one compare-and-swap when free. A contended
- * lock queues in the lot and is handed over directly on unlock: the lock
- * stays held and the first waiter wakes as its owner, so nobody can barge
- * in meanwhile and a parked green thread never spins. glibc's type sits in
+ * lock marks the word and queues in the lot; an unlock of a marked word
+ * frees it and wakes the first waiter to try again (a newcomer may take
+ * it first, as with glibc's futex mutexes). Waiters queue and the word is
+ * marked under the bucket lock, and the unlocker claims under it, so no
+ * wake-up is lost. A parked green thread never spins. glibc's type sits in
  * __kind (offset 16), where its static initialisers put it. Any thread.
  */
 #include "shim/sync.h"
@@ -53,21 +55,23 @@ static bool take_or_mark(struct g_mutex *m)
 
 static int lock_slow(struct g_mutex *m, int me, int64_t deadline)
 {
-    struct g_lot_bucket *b = g_lot_lock(m);
-    struct g_lot_waiter lw;
-    int rc;
+    for (;;) {
+        struct g_lot_bucket *b = g_lot_lock(m);
+        struct g_lot_waiter lw;
+        int rc;
 
-    if (take_or_mark(m)) {
+        if (take_or_mark(m)) {
+            g_lot_unlock(b);
+            m->owner = me;
+            return 0;
+        }
+        g_lot_enqueue(b, &lw, m, 0, false);
         g_lot_unlock(b);
-        m->owner = me;
-        return 0;
+        rc = g_lot_wait(&lw, deadline); /* May park. */
+        if (rc != 0)
+            return rc;
+        /* Woken by an unlock: try again; a newcomer may have been first. */
     }
-    g_lot_enqueue(b, &lw, m, 0, false);
-    g_lot_unlock(b);
-    rc = g_lot_wait(&lw, deadline); /* May park. */
-    if (rc == 0)
-        m->owner = me; /* handed over by the unlocker */
-    return rc;
 }
 
 int g_mutex_lock(void *mp, int64_t deadline)
@@ -92,7 +96,7 @@ int g_mutex_lock(void *mp, int64_t deadline)
             return 0;
         }
         if (type_of(m) == PTHREAD_MUTEX_ERRORCHECK)
-            return -EDEADLK;
+            return deadline == 0 ? -EBUSY : -EDEADLK;
     }
     if (deadline == 0)
         return -EBUSY;
@@ -126,17 +130,16 @@ int g_mutex_unlock(void *mp)
                                                 memory_order_relaxed))
         return 0;
 
+    /* Contended: free it, then wake the first waiter to try again. Once
+     * free, m may be taken, released and destroyed by others; it is
+     * touched again only while waiters are left, which keep it alive. */
+    atomic_store_explicit(&m->state, 0, memory_order_release);
     b = g_lot_lock(m);
     if (g_lot_claim_one(b, m, 0, 0, &tok, &more)) {
-        /* Handed over: still locked, now by the claimed waiter. Set the
-         * state before it can run, and touch m no more after that: its new
-         * owner may unlock and free it at once. */
-        atomic_store_explicit(&m->state,
-                              G_MUTEX_LOCKED | (more ? G_MUTEX_WAITERS : 0),
-                              memory_order_release);
+        if (more)
+            atomic_fetch_or_explicit(&m->state, G_MUTEX_WAITERS,
+                                     memory_order_relaxed);
         g_wake_finish(&tok);
-    } else {
-        atomic_store_explicit(&m->state, 0, memory_order_release);
     }
     g_lot_unlock(b);
     return 0;

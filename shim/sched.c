@@ -161,7 +161,7 @@ void g_ready(struct g_thread *t)
      * the inbox check in wait_for_work() (both seq_cst: one side sees the
      * other). */
     if (atomic_load_explicit(&wk->sleeping, memory_order_seq_cst))
-        uv_async_send(&wk->wakeup);
+        g_worker_wakeup(wk);
 }
 
 void g_sched_wake_due(struct g_worker *wk, int64_t now)

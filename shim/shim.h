@@ -39,6 +39,7 @@ enum g_cancel_bits {
 };
 
 struct g_waiter;
+struct g_tsd;
 
 struct g_thread {
     g_fctx ctx;              /* saved context while switched out */
@@ -75,6 +76,7 @@ struct g_thread {
     int sched_priority;
     cpu_set_t *affinity;     /* remembered, not applied; NULL: the worker's */
     bool is_main;
+    struct g_tsd *tsd;       /* pthread_setspecific values (shim/key.c) */
     int serial;              /* owner id for mutexes: negative, unique among
                                 live threads (OS threads use their tid) */
 };

@@ -62,4 +62,48 @@ void g_cond_signal(void *c);
 void g_cond_broadcast(void *c);
 int g_cond_destroy(void *c);
 
+/* --- spinlock, once (shim/once_spin.c) --- */
+
+/* May park: a green thread that finds the lock taken yields to the others
+ * of its worker, one of which may hold it. */
+int g_spin_lock(void *lock, bool try_only);
+void g_spin_unlock(void *lock);
+/* May park. pthread_once: run init once; every caller returns after it. */
+int g_once(void *once, void (*init)(void));
+
+/* --- keys (shim/key.c): per green thread, or per OS thread --- */
+
+int g_key_create(unsigned *key, void (*destructor)(void *));
+int g_key_delete(unsigned key);
+void *g_key_get(unsigned key);
+int g_key_set(unsigned key, const void *value);
+/* At the end of a thread: run the destructors, as pthread_exit does. */
+void g_key_run_destructors(void);
+
+/* --- semaphores (shim/sem.c), over sem_t (32 bytes) --- */
+
+int g_sem_init(void *sem, bool shared, unsigned value);
+/* May park. deadline as for g_mutex_lock; a cancellation point. */
+int g_sem_wait(void *sem, int64_t deadline);
+int g_sem_post(void *sem);
+int g_sem_value(void *sem);
+
+/* --- rwlock (shim/rwlock.c), over pthread_rwlock_t (56 bytes) --- */
+
+void g_rwlock_init(void *rw, bool prefer_writer);
+bool g_rwlock_is_glibc(const void *rw);
+/* May park. deadline as for g_mutex_lock. */
+int g_rwlock_rdlock(void *rw, int64_t deadline);
+int g_rwlock_wrlock(void *rw, int64_t deadline);
+int g_rwlock_unlock(void *rw);
+int g_rwlock_destroy(void *rw);
+
+/* --- barrier (shim/barrier.c), over pthread_barrier_t (32 bytes) --- */
+
+int g_barrier_init(void *b, unsigned count);
+bool g_barrier_is_ours(const void *b);
+/* May park. PTHREAD_BARRIER_SERIAL_THREAD for one of each round, else 0. */
+int g_barrier_wait(void *b);
+int g_barrier_destroy(void *b);
+
 #endif

@@ -11,6 +11,8 @@
  */
 #include "shim/worker.h"
 
+#include "shim/sync.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,6 +223,7 @@ _Noreturn void g_thread_exit(void *retval)
                                  memory_order_relaxed);
     }
     g_cleanup_unwind(self); /* returns once every handler has run */
+    g_key_run_destructors();
     if (self->is_main)
         atomic_store_explicit(&main_exited, true, memory_order_release);
     g_sched_exit(self->worker, self);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 struct g_worker *g_workers;
@@ -27,9 +28,33 @@ int g_nworkers;
  * a wake-up from another worker then costs no system call on either side. */
 #define SPIN_NS 30000
 
-static void on_wakeup(uv_async_t *handle)
+/*
+ * Cross-thread wake-ups are a write to the worker's own eventfd, watched
+ * by a uv_poll_t, rather than uv_async_send: libuv 1.44's async handle
+ * coalesces sends with a pending flag that, under our pattern of sends,
+ * was seen left set with the eventfd already drained, and the worker slept
+ * with a thread in its inbox. An eventfd count cannot be lost that way.
+ */
+void g_worker_wakeup(struct g_worker *wk)
 {
-    (void)handle; /* the scheduler drains the inbox after every uv_run */
+    uint64_t one = 1;
+    int saved_errno = errno;
+
+    while (write(wk->wakeup_fd, &one, sizeof(one)) < 0 && errno == EINTR)
+        ;
+    errno = saved_errno;
+}
+
+static void on_wakeup(uv_poll_t *handle, int status, int events)
+{
+    struct g_worker *wk = handle->data;
+    uint64_t count;
+
+    (void)status;
+    (void)events;
+    /* The scheduler drains the inbox after every uv_run. */
+    while (read(wk->wakeup_fd, &count, sizeof(count)) < 0 && errno == EINTR)
+        ;
 }
 
 static void on_alarm(uv_timer_t *handle)
@@ -161,8 +186,11 @@ static void worker_init(struct g_worker *wk, int index)
                       POOL_MAX);
     atomic_init(&wk->inbox, NULL);
     atomic_init(&wk->load, 0);
-    if (uv_loop_init(&wk->loop) != 0 ||
-        uv_async_init(&wk->loop, &wk->wakeup, on_wakeup) != 0 ||
+    wk->wakeup_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    wk->wakeup.data = wk;
+    if (wk->wakeup_fd < 0 || uv_loop_init(&wk->loop) != 0 ||
+        uv_poll_init(&wk->loop, &wk->wakeup, wk->wakeup_fd) != 0 ||
+        uv_poll_start(&wk->wakeup, UV_READABLE, on_wakeup) != 0 ||
         uv_timer_init(&wk->loop, &wk->alarm) != 0) {
         fprintf(stderr, "libgreen: cannot start worker %d's loop\n", index);
         _exit(2);

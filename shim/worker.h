@@ -32,10 +32,12 @@ struct g_worker {
                                        by the scheduler */
     _Atomic long load;              /* live green threads placed here */
     _Atomic bool sleeping;          /* about to wait, or waiting, in the
-                                       loop: wakers must send wakeup */
+                                       loop: wakers must write wakeup_fd */
 
     uv_loop_t loop;
-    uv_async_t wakeup;       /* sent after a push onto an empty inbox */
+    int wakeup_fd;           /* an eventfd: written by wakers of a sleeping
+                                worker, read by the loop (wakeup) */
+    uv_poll_t wakeup;
     uv_timer_t alarm;        /* armed for timers.min before the loop waits */
     pthread_t os_thread;
 } __attribute__((aligned(64)));
@@ -44,6 +46,9 @@ extern struct g_worker *g_workers;
 extern int g_nworkers;
 extern __thread struct g_worker *g_tls_worker
     __attribute__((tls_model("initial-exec")));
+
+/* shim/worker.c: wake a worker that sleeps in its loop; any thread. */
+void g_worker_wakeup(struct g_worker *wk);
 
 /* shim/sched.c */
 void g_sched_make_runnable(struct g_worker *wk, struct g_thread *t);

@@ -1,0 +1,143 @@
+/*
+ * interpose/pthread_rwlock.c: reader-writer locks for every thread. A
+ * process-shared one stays glibc's; a green thread polls it with trylock
+ * and a growing sleep instead of blocking its worker. Any thread.
+ */
+#include "interpose/interpose.h"
+
+#include "shim/sync.h"
+
+#define POLL_MIN_NS 50000
+#define POLL_MAX_NS 2000000
+
+/* May park. A glibc-only rwlock, from any thread. */
+static int lock_glibc(pthread_rwlock_t *rw, bool write, int64_t deadline)
+{
+    int (*try)(pthread_rwlock_t *) = write ? real_pthread_rwlock_trywrlock
+                                           : real_pthread_rwlock_tryrdlock;
+    int64_t pause = POLL_MIN_NS;
+    int rc;
+
+    if (!g_self() && deadline == G_NEVER)
+        return write ? real_pthread_rwlock_wrlock(rw)
+                     : real_pthread_rwlock_rdlock(rw);
+    while ((rc = try(rw)) == EBUSY) {
+        int64_t now = g_now();
+
+        if (deadline == 0)
+            return EBUSY;
+        if (deadline < 0)
+            return EINVAL;
+        if (now >= deadline)
+            return ETIMEDOUT;
+        g_sleep_until(now + pause < deadline ? now + pause : deadline);
+        if (pause < POLL_MAX_NS)
+            pause *= 2;
+    }
+    return rc;
+}
+
+static int lock(pthread_rwlock_t *rw, bool write, int64_t deadline)
+{
+    hook_enter();
+    if (deadline < 0)
+        return EINVAL;
+    if (g_rwlock_is_glibc(rw))
+        return lock_glibc(rw, write, deadline);
+    return -(write ? g_rwlock_wrlock(rw, deadline)
+                   : g_rwlock_rdlock(rw, deadline));
+}
+
+/* The deadline of a timed lock: -1 for a bad tv_nsec (EINVAL even when
+ * the lock is free, as in glibc), a past one before the epoch. */
+static int64_t deadline_of(clockid_t clock, const struct timespec *abstime)
+{
+    int64_t deadline;
+
+    if (abstime->tv_nsec < 0 || abstime->tv_nsec >= 1000000000)
+        return -1;
+    if (g_deadline(clock, abstime, &deadline) != 0)
+        return 1;
+    return deadline;
+}
+
+G_EXPORT int pthread_rwlock_init(pthread_rwlock_t *rw,
+                                 const pthread_rwlockattr_t *attr)
+{
+    int pshared = PTHREAD_PROCESS_PRIVATE;
+    int kind = PTHREAD_RWLOCK_DEFAULT_NP;
+
+    hook_enter();
+    if (attr) {
+        pthread_rwlockattr_getpshared(attr, &pshared);
+        pthread_rwlockattr_getkind_np(attr, &kind);
+    }
+    if (pshared != PTHREAD_PROCESS_PRIVATE)
+        return real_pthread_rwlock_init(rw, attr);
+    g_rwlock_init(rw, kind == PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    return 0;
+}
+
+G_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *rw)
+{
+    hook_enter();
+    if (g_rwlock_is_glibc(rw))
+        return real_pthread_rwlock_destroy(rw);
+    return -g_rwlock_destroy(rw);
+}
+
+G_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
+{
+    return lock(rw, false, G_NEVER);
+}
+
+G_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *rw)
+{
+    return lock(rw, false, 0);
+}
+
+G_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *rw, clockid_t clock,
+                                        const struct timespec *abstime)
+{
+    if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)
+        return EINVAL;
+    return lock(rw, false, deadline_of(clock, abstime));
+}
+
+G_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *rw,
+                                        const struct timespec *abstime)
+{
+    return pthread_rwlock_clockrdlock(rw, CLOCK_REALTIME, abstime);
+}
+
+G_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *rw)
+{
+    return lock(rw, true, G_NEVER);
+}
+
+G_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *rw)
+{
+    return lock(rw, true, 0);
+}
+
+G_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *rw, clockid_t clock,
+                                        const struct timespec *abstime)
+{
+    if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)
+        return EINVAL;
+    return lock(rw, true, deadline_of(clock, abstime));
+}
+
+G_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *rw,
+                                        const struct timespec *abstime)
+{
+    return pthread_rwlock_clockwrlock(rw, CLOCK_REALTIME, abstime);
+}
+
+G_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
+{
+    hook_enter();
+    if (g_rwlock_is_glibc(rw))
+        return real_pthread_rwlock_unlock(rw);
+    return -g_rwlock_unlock(rw);
+}

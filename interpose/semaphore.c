@@ -1,0 +1,82 @@
+/*
+ * interpose/semaphore.c: sem_init, sem_wait and friends for every thread.
+ * sem_open, sem_close and sem_unlink stay glibc's: the semaphores they map
+ * keep glibc's layout, which ours is (shim/sem.c). The errno convention of
+ * these calls: -1 and errno. Any thread.
+ */
+#include "interpose/interpose.h"
+
+#include <semaphore.h>
+
+#include "shim/sync.h"
+
+G_EXPORT int sem_init(sem_t *sem, int pshared, unsigned value)
+{
+    hook_enter();
+    return (int)g_ret(g_sem_init(sem, pshared != 0, value));
+}
+
+G_EXPORT int sem_destroy(sem_t *sem)
+{
+    (void)sem;
+    return 0;
+}
+
+/* May park. A cancellation point. */
+static int wait(sem_t *sem, int64_t deadline)
+{
+    int rc;
+
+    hook_enter();
+    rc = g_sem_wait(sem, deadline);
+    if (rc == -ECANCELED)
+        g_cancel_act(g_self());
+    return (int)g_ret(rc);
+}
+
+G_EXPORT int sem_wait(sem_t *sem)
+{
+    return wait(sem, G_NEVER);
+}
+
+G_EXPORT int sem_trywait(sem_t *sem)
+{
+    return wait(sem, 0);
+}
+
+G_EXPORT int sem_clockwait(sem_t *sem, clockid_t clock,
+                           const struct timespec *abstime)
+{
+    int64_t deadline;
+
+    if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* As glibc: a bad tv_nsec is EINVAL even if a unit is free; a time
+     * before the epoch has passed. */
+    if (abstime->tv_nsec < 0 || abstime->tv_nsec >= 1000000000) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (g_deadline(clock, abstime, &deadline) != 0)
+        deadline = 1;
+    return wait(sem, deadline);
+}
+
+G_EXPORT int sem_timedwait(sem_t *sem, const struct timespec *abstime)
+{
+    return sem_clockwait(sem, CLOCK_REALTIME, abstime);
+}
+
+G_EXPORT int sem_post(sem_t *sem)
+{
+    hook_enter();
+    return (int)g_ret(g_sem_post(sem));
+}
+
+G_EXPORT int sem_getvalue(sem_t *sem, int *value)
+{
+    *value = g_sem_value(sem);
+    return 0;
+}

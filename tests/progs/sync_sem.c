@@ -1,0 +1,339 @@
+/*
+ * sync_sem: POSIX semaphores. Unnamed: init, getvalue, trywait (EAGAIN when
+ * zero), post, wait woken by a post from another thread, 10 waiters woken by
+ * 10 posts, timedwait and clockwait on both clocks timing out (ETIMEDOUT,
+ * never before the deadline), a clock they cannot wait on (EINVAL), tv_nsec
+ * out of range with and without a count available (glibc's answers), a
+ * deadline already past, init above SEM_VALUE_MAX (EINVAL), post at
+ * SEM_VALUE_MAX (EOVERFLOW), destroy. Named: sem_open(O_CREAT | O_EXCL) of
+ * a name made unique by the pid (never printed), a forked child that posts
+ * it 3 times with small sleeps and _exits, the parent waiting 3 times, then
+ * sem_close, sem_unlink, and sem_open of the unlinked name (ENOENT).
+ *
+ * stdout shows answers by name. stderr carries "os_threads_max=N", sampled
+ * while the 10 waiters wait (11 natively: the runner bounds it for green
+ * runs), and "max_late_us=N".
+ *
+ * A plain POSIX program that knows nothing of libgreen; tests/diff_sync.c
+ * runs it natively and green and compares stdout and exit status.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { WAITERS = 10 };
+
+static int os_threads_max;
+static long max_late_us;
+
+static void check_rc(int rc, const char *call)
+{
+    if (rc != 0) {
+        fprintf(stderr, "sync_sem: %s: %s\n", call, strerror(rc));
+        exit(1);
+    }
+}
+
+static void check_errno(int rc, const char *call)
+{
+    if (rc != 0) {
+        fprintf(stderr, "sync_sem: %s: %s\n", call, strerror(errno));
+        exit(1);
+    }
+}
+
+static const char *ename(int e)
+{
+    static char other[32];
+
+    switch (e) {
+    case 0:
+        return "0";
+    case EINVAL:
+        return "EINVAL";
+    case EAGAIN:
+        return "EAGAIN";
+    case ETIMEDOUT:
+        return "ETIMEDOUT";
+    case EOVERFLOW:
+        return "EOVERFLOW";
+    case ENOENT:
+        return "ENOENT";
+    case EEXIST:
+        return "EEXIST";
+    case EINTR:
+        return "EINTR";
+    default:
+        snprintf(other, sizeof(other), "errno %d", e);
+        return other;
+    }
+}
+
+/* "0" if rc is 0, else the name of errno. */
+static const char *answer(int rc)
+{
+    return rc == 0 ? "0" : ename(errno);
+}
+
+static void sample_threads(void)
+{
+    char line[256];
+    int n = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+
+    if (!f)
+        return;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "Threads: %d", &n) == 1)
+            break;
+    fclose(f);
+    if (n > os_threads_max)
+        os_threads_max = n;
+}
+
+static void nap_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, ms % 1000 * 1000000};
+
+    nanosleep(&ts, NULL);
+}
+
+static struct timespec after_ms(clockid_t clock, long ms)
+{
+    struct timespec ts;
+
+    clock_gettime(clock, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += ms % 1000 * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    return ts;
+}
+
+/* For a wait that returned rc with errno: "ETIMEDOUT, not early" if it
+ * timed out no earlier than deadline on clock, else its answer. */
+static const char *timed_out(int rc, clockid_t clock,
+                             const struct timespec *deadline)
+{
+    struct timespec now;
+    long late;
+    int e = errno;
+
+    clock_gettime(clock, &now);
+    if (rc == 0 || e != ETIMEDOUT)
+        return rc == 0 ? "0" : ename(e);
+    if (now.tv_sec < deadline->tv_sec ||
+        (now.tv_sec == deadline->tv_sec && now.tv_nsec < deadline->tv_nsec))
+        return "ETIMEDOUT, EARLY";
+    late = (now.tv_sec - deadline->tv_sec) * 1000000L +
+           (now.tv_nsec - deadline->tv_nsec) / 1000;
+    if (late > max_late_us)
+        max_late_us = late;
+    return "ETIMEDOUT, not early";
+}
+
+static int value_of(sem_t *s)
+{
+    int v = -1;
+
+    check_errno(sem_getvalue(s, &v), "sem_getvalue");
+    return v;
+}
+
+/* --- unnamed ------------------------------------------------------------ */
+
+static sem_t sem;
+static atomic_int waiting, woke;
+
+static void *waiter(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&waiting, 1);
+    check_errno(sem_wait(&sem), "sem_wait");
+    atomic_fetch_add(&woke, 1);
+    return NULL;
+}
+
+static void basics(void)
+{
+    printf("init 0: %s\n", answer(sem_init(&sem, 0, 0)));
+    printf("getvalue: %d\n", value_of(&sem));
+    printf("trywait on 0: %s\n", answer(sem_trywait(&sem)));
+    printf("post: %s\n", answer(sem_post(&sem)));
+    printf("post: %s\n", answer(sem_post(&sem)));
+    printf("getvalue: %d\n", value_of(&sem));
+    printf("trywait: %s\n", answer(sem_trywait(&sem)));
+    printf("wait: %s\n", answer(sem_wait(&sem)));
+    printf("getvalue: %d\n", value_of(&sem));
+}
+
+static void waiters_woken(void)
+{
+    pthread_t t[WAITERS];
+
+    check_rc(pthread_create(&t[0], NULL, waiter, NULL), "pthread_create");
+    while (atomic_load(&waiting) < 1)
+        nap_ms(1);
+    nap_ms(20);
+    printf("one waiter, before the post: %d woke\n", atomic_load(&woke));
+    check_errno(sem_post(&sem), "sem_post");
+    check_rc(pthread_join(t[0], NULL), "pthread_join");
+    printf("one waiter, after the post: %d woke\n", atomic_load(&woke));
+
+    atomic_store(&waiting, 0);
+    atomic_store(&woke, 0);
+    for (int i = 0; i < WAITERS; i++)
+        check_rc(pthread_create(&t[i], NULL, waiter, NULL), "pthread_create");
+    while (atomic_load(&waiting) < WAITERS)
+        nap_ms(1);
+    nap_ms(20);
+    sample_threads();
+    for (int i = 0; i < WAITERS; i++)
+        check_errno(sem_post(&sem), "sem_post");
+    for (int i = 0; i < WAITERS; i++)
+        check_rc(pthread_join(t[i], NULL), "pthread_join");
+    printf("%d waiters, %d posts: %d woke, value %d\n", WAITERS, WAITERS,
+           atomic_load(&woke), value_of(&sem));
+}
+
+static void timed(void)
+{
+    struct timespec d;
+    int rc;
+
+    d = after_ms(CLOCK_REALTIME, 50);
+    rc = sem_timedwait(&sem, &d);
+    printf("timedwait 50 ms: %s\n", timed_out(rc, CLOCK_REALTIME, &d));
+    d = after_ms(CLOCK_MONOTONIC, 50);
+    rc = sem_clockwait(&sem, CLOCK_MONOTONIC, &d);
+    printf("clockwait CLOCK_MONOTONIC 50 ms: %s\n",
+           timed_out(rc, CLOCK_MONOTONIC, &d));
+    d = after_ms(CLOCK_REALTIME, 50);
+    rc = sem_clockwait(&sem, CLOCK_REALTIME, &d);
+    printf("clockwait CLOCK_REALTIME 50 ms: %s\n",
+           timed_out(rc, CLOCK_REALTIME, &d));
+    d = after_ms(CLOCK_MONOTONIC, 50);
+    printf("clockwait CLOCK_PROCESS_CPUTIME_ID: %s\n",
+           answer(sem_clockwait(&sem, CLOCK_PROCESS_CPUTIME_ID, &d)));
+    d = after_ms(CLOCK_REALTIME, -1000);
+    printf("timedwait, deadline 1 s ago: %s\n",
+           answer(sem_timedwait(&sem, &d)));
+
+    d = after_ms(CLOCK_REALTIME, 50);
+    d.tv_nsec = 1000000000;
+    printf("timedwait tv_nsec 1e9 on 0: %s\n",
+           answer(sem_timedwait(&sem, &d)));
+    d.tv_nsec = -1;
+    printf("timedwait tv_nsec -1 on 0: %s\n",
+           answer(sem_timedwait(&sem, &d)));
+    check_errno(sem_post(&sem), "sem_post");
+    d.tv_nsec = 1000000000;
+    printf("timedwait tv_nsec 1e9 on 1: %s\n",
+           answer(sem_timedwait(&sem, &d)));
+    printf("getvalue: %d\n", value_of(&sem));
+    d = after_ms(CLOCK_REALTIME, -1000);
+    printf("timedwait, deadline 1 s ago, on 1: %s\n",
+           answer(sem_timedwait(&sem, &d)));
+    printf("getvalue: %d\n", value_of(&sem));
+}
+
+static void limits(void)
+{
+    sem_t s;
+
+    printf("init SEM_VALUE_MAX + 1: %s\n",
+           answer(sem_init(&s, 0, (unsigned)SEM_VALUE_MAX + 1)));
+    printf("init SEM_VALUE_MAX: %s\n", answer(sem_init(&s, 0, SEM_VALUE_MAX)));
+    printf("getvalue is SEM_VALUE_MAX: %s\n",
+           value_of(&s) == SEM_VALUE_MAX ? "yes" : "no");
+    printf("post at SEM_VALUE_MAX: %s\n", answer(sem_post(&s)));
+    printf("trywait: %s\n", answer(sem_trywait(&s)));
+    printf("post: %s\n", answer(sem_post(&s)));
+    printf("destroy: %s\n", answer(sem_destroy(&s)));
+
+    /* A process-shared one in our own memory works the same. */
+    printf("init pshared 1: %s\n", answer(sem_init(&s, 1, 1)));
+    printf("wait: %s\n", answer(sem_wait(&s)));
+    printf("trywait: %s\n", answer(sem_trywait(&s)));
+    printf("destroy: %s\n", answer(sem_destroy(&s)));
+}
+
+/* --- named -------------------------------------------------------------- */
+
+static void named(void)
+{
+    char name[64];
+    sem_t *s, *again;
+    int status = -1;
+    pid_t child;
+
+    snprintf(name, sizeof(name), "/sync_sem_%ld", (long)getpid());
+    sem_unlink(name); /* a leftover of an earlier run with our pid */
+    s = sem_open(name, O_CREAT | O_EXCL, 0600, 0);
+    printf("sem_open O_CREAT|O_EXCL: %s\n",
+           s == SEM_FAILED ? ename(errno) : "ok");
+    if (s == SEM_FAILED)
+        exit(1);
+    again = sem_open(name, O_CREAT | O_EXCL, 0600, 0);
+    printf("sem_open O_CREAT|O_EXCL again: %s\n",
+           again == SEM_FAILED ? ename(errno) : "ok");
+    fflush(stdout);
+
+    child = fork();
+    if (child < 0) {
+        perror("fork");
+        exit(1);
+    }
+    if (child == 0) {
+        struct timespec ts = {0, 20 * 1000000};
+
+        for (int i = 0; i < 3; i++) {
+            nanosleep(&ts, NULL);
+            if (sem_post(s) != 0)
+                _exit(1);
+        }
+        _exit(0);
+    }
+    for (int i = 0; i < 3; i++)
+        printf("wait %d for the child's post: %s\n", i + 1,
+               answer(sem_wait(s)));
+    if (waitpid(child, &status, 0) != child) {
+        perror("waitpid");
+        exit(1);
+    }
+    printf("child exited %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    printf("getvalue: %d\n", value_of(s));
+    printf("sem_close: %s\n", answer(sem_close(s)));
+    printf("sem_unlink: %s\n", answer(sem_unlink(name)));
+    again = sem_open(name, 0);
+    printf("sem_open of the unlinked name: %s\n",
+           again == SEM_FAILED ? ename(errno) : "ok");
+    printf("sem_unlink again: %s\n", answer(sem_unlink(name)));
+}
+
+int main(void)
+{
+    basics();
+    waiters_woken();
+    timed();
+    printf("destroy: %s\n", answer(sem_destroy(&sem)));
+    limits();
+    named();
+    fprintf(stderr, "os_threads_max=%d\n", os_threads_max);
+    fprintf(stderr, "max_late_us=%ld\n", max_late_us);
+    return 0;
+}
