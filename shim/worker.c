@@ -30,10 +30,9 @@ int g_nworkers;
 
 /*
  * Cross-thread wake-ups are a write to the worker's own eventfd, watched
- * by a uv_poll_t, rather than uv_async_send: libuv 1.44's async handle
- * coalesces sends with a pending flag that, under our pattern of sends,
- * was seen left set with the eventfd already drained, and the worker slept
- * with a thread in its inbox. An eventfd count cannot be lost that way.
+ * by a uv_poll_t. The inbox says what to do and the sleeping flag says
+ * when to write; uv_async_send would add its own pending flag on top, a
+ * second state to reason about for nothing. Any thread.
  */
 void g_worker_wakeup(struct g_worker *wk)
 {
