@@ -85,16 +85,16 @@ static void check_green(const char *name, const struct run *green, int loops,
 
         cr_expect(threads > 0 && threads <= loops + 3,
                   "%s, GREEN_LOOPS=%d: %ld OS threads at its busiest, "
-                  "want 1..%d",
-                  name, loops, threads, loops + 3);
+                  "want 1..%d\ngreen stderr:\n%.*s",
+                  name, loops, threads, loops + 3, SHOW, green->err);
     }
     if (checks & ON_TIME) {
         long late = run_stderr_value(green, "max_late_us");
 
         cr_expect(late >= 0 && late < MAX_LATE_US,
                   "%s, GREEN_LOOPS=%d: a timed wait ended %ld us after its "
-                  "deadline, want < %d",
-                  name, loops, late, MAX_LATE_US);
+                  "deadline, want < %d\ngreen stderr:\n%.*s",
+                  name, loops, late, MAX_LATE_US, SHOW, green->err);
     }
 }
 
@@ -115,8 +115,8 @@ static void same_as_native_within(const char *prog, const int *loops,
      * arguments must not be what fills how. */
     run_describe(&native, how, sizeof(how));
     cr_assert(run_exited_with(&native, 0),
-              "%s natively: expected exit 0, got %s\nstderr:\n%.*s",
-              base(prog), how, SHOW, native.err);
+              "%s natively: expected exit 0, got %s\nstderr:\n%.*s", base(prog),
+              how, SHOW, native.err);
     for (const int *n = loops; *n; n++) {
         run_green(prog, *n, timeout_ms, &green);
         run_describe(&green, green_how, sizeof(green_how));
@@ -154,8 +154,7 @@ Test(diff_sync, mutex_types_give_glibc_answers_and_time_out_on_time,
     same_as_native(PROG_SYNC_MUTEX_TYPES, loops_2, ON_TIME);
 }
 
-Test(diff_sync, cond_wakes_without_loss_and_times_out_on_time,
-     .timeout = 60)
+Test(diff_sync, cond_wakes_without_loss_and_times_out_on_time, .timeout = 60)
 {
     same_as_native(PROG_SYNC_COND, loops_2, FEW_OS_THREADS | ON_TIME);
 }
@@ -179,14 +178,12 @@ Test(diff_sync, spin_counts_exactly_and_spinners_let_a_sleeping_holder_run,
     same_as_native(PROG_SYNC_SPIN, loops_2_1, NO_CHECK);
 }
 
-Test(diff_sync, once_runs_a_blocking_init_once_for_all_callers,
-     .timeout = 60)
+Test(diff_sync, once_runs_a_blocking_init_once_for_all_callers, .timeout = 60)
 {
     same_as_native(PROG_SYNC_ONCE, loops_2, FEW_OS_THREADS);
 }
 
-Test(diff_sync, keys_are_per_thread_and_destructors_run_at_exit,
-     .timeout = 60)
+Test(diff_sync, keys_are_per_thread_and_destructors_run_at_exit, .timeout = 60)
 {
     same_as_native(PROG_SYNC_KEYS, loops_2, FEW_OS_THREADS);
 }
@@ -204,8 +201,7 @@ Test(diff_sync, mixed_os_and_green_waiters_wake_each_other, .timeout = 60)
     same_as_native(PROG_SYNC_MIXED, loops_2, FEW_OS_THREADS);
 }
 
-Test(diff_sync, stress_10000_threads_on_one_mutex_exact_totals,
-     .timeout = 200)
+Test(diff_sync, stress_10000_threads_on_one_mutex_exact_totals, .timeout = 200)
 {
     same_as_native_within(PROG_SYNC_STRESS, loops_2_1, FEW_OS_THREADS,
                           STRESS_TIMEOUT_MS);

@@ -2,14 +2,16 @@
  * switch_cond: how long one thread takes to hand control to another through
  * a mutex, a condition variable and a turn variable.
  *
- *   switch_cond [N]     (default 1000000)
+ *   switch_cond [N [FILLERS]]     (defaults: 1000000 and 0)
  *
  * Two threads ping-pong N times: each waits, under the mutex, until the turn
  * is its own, then gives the turn to the other and signals the condvar.
  * Each turn given is one hand-off, 2N in all. Prints "ns_per_handoff=N" on
- * stdout, timed with CLOCK_MONOTONIC. A plain pthread program that knows
- * nothing of libgreen: scripts/bench-switch runs it natively and under
- * LD_PRELOAD=build/libgreen.so.
+ * stdout, timed with CLOCK_MONOTONIC, and on stderr "same_os_thread=0|1":
+ * whether both threads ran on one kernel thread (gettid), as green threads
+ * of one worker do. FILLERS idle threads are created first (see filler). A
+ * plain pthread program that knows nothing of libgreen: scripts/bench-switch
+ * runs it natively and under LD_PRELOAD=build/libgreen.so.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -73,6 +75,7 @@ static void play(int me, long n)
 static void *other(void *arg)
 {
     (void)arg;
+    pong_tid = (pid_t)syscall(SYS_gettid);
     play(1, rounds + 1);
     return NULL;
 }
@@ -80,13 +83,18 @@ static void *other(void *arg)
 int main(int argc, char **argv)
 {
     long long t0, t1;
-    pthread_t t;
+    pthread_t t, fill[64];
+    long fillers;
 
     rounds = argc > 1 ? strtol(argv[1], NULL, 10) : 1000000;
-    if (rounds < 1) {
-        fprintf(stderr, "usage: switch_cond [N >= 1]\n");
+    fillers = argc > 2 ? strtol(argv[2], NULL, 10) : 0;
+    if (rounds < 1 || fillers < 0 || fillers > 64) {
+        fprintf(stderr, "usage: switch_cond [N >= 1 [FILLERS <= 64]]\n");
         return 2;
     }
+    check(pthread_mutex_lock(&hold), "pthread_mutex_lock");
+    for (long i = 0; i < fillers; i++)
+        check(pthread_create(&fill[i], NULL, filler, NULL), "pthread_create");
     check(pthread_create(&t, NULL, other, NULL), "pthread_create");
     /* One untimed round so that the other thread is up and waiting. */
     play(0, 1);
@@ -94,6 +102,11 @@ int main(int argc, char **argv)
     play(0, rounds);
     t1 = now_ns();
     check(pthread_join(t, NULL), "pthread_join");
+    check(pthread_mutex_unlock(&hold), "pthread_mutex_unlock");
+    for (long i = 0; i < fillers; i++)
+        check(pthread_join(fill[i], NULL), "pthread_join");
+    fprintf(stderr, "same_os_thread=%d\n",
+            pong_tid == (pid_t)syscall(SYS_gettid));
     printf("ns_per_handoff=%.1f\n", (double)(t1 - t0) / (2.0 * rounds));
     return 0;
 }

@@ -20,7 +20,7 @@ enum { STACK = 64 * 1024 };
 typedef void *fctx;
 
 struct transfer {
-    fctx ctx;  /* the context that just switched out */
+    fctx ctx; /* the context that just switched out */
     void *data;
 };
 

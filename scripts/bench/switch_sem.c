@@ -2,15 +2,17 @@
  * switch_sem: how long one thread takes to hand control to another through
  * a semaphore.
  *
- *   switch_sem [N]     (default 1000000)
+ *   switch_sem [N [FILLERS]]     (defaults: 1000000 and 0)
  *
  * Two threads ping-pong N times: the first posts the second's semaphore and
  * waits on its own, the second waits on its own and posts back. Each post
  * that wakes the other thread is one hand-off, 2N in all. Prints
  * "ns_per_handoff=N" on stdout, timed with CLOCK_MONOTONIC from the first
- * post to the last wake. A plain pthread program that knows nothing of
- * libgreen: scripts/bench-switch runs it natively and under
- * LD_PRELOAD=build/libgreen.so.
+ * post to the last wake, and on stderr "same_os_thread=0|1": whether both
+ * threads ran on one kernel thread (gettid), as green threads of one worker
+ * do. FILLERS idle threads are created first (see filler). A plain pthread
+ * program that knows nothing of libgreen: scripts/bench-switch runs it
+ * natively and under LD_PRELOAD=build/libgreen.so.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -60,6 +62,7 @@ static long long now_ns(void)
 static void *pong(void *arg)
 {
     (void)arg;
+    pong_tid = (pid_t)syscall(SYS_gettid);
     for (long i = 0; i < rounds; i++) {
         check(sem_wait(&to_pong), "sem_wait");
         check(sem_post(&to_ping), "sem_post");
@@ -70,16 +73,26 @@ static void *pong(void *arg)
 int main(int argc, char **argv)
 {
     long long t0, t1;
-    pthread_t t;
+    pthread_t t, fill[64];
+    long fillers;
     int rc;
 
     rounds = argc > 1 ? strtol(argv[1], NULL, 10) : 1000000;
-    if (rounds < 1) {
-        fprintf(stderr, "usage: switch_sem [N >= 1]\n");
+    fillers = argc > 2 ? strtol(argv[2], NULL, 10) : 0;
+    if (rounds < 1 || fillers < 0 || fillers > 64) {
+        fprintf(stderr, "usage: switch_sem [N >= 1 [FILLERS <= 64]]\n");
         return 2;
     }
     check(sem_init(&to_ping, 0, 0), "sem_init");
     check(sem_init(&to_pong, 0, 0), "sem_init");
+    pthread_mutex_lock(&hold);
+    for (long i = 0; i < fillers; i++) {
+        rc = pthread_create(&fill[i], NULL, filler, NULL);
+        if (rc != 0) {
+            fprintf(stderr, "switch_sem: pthread_create: %s\n", strerror(rc));
+            return 1;
+        }
+    }
     rc = pthread_create(&t, NULL, pong, NULL);
     if (rc != 0) {
         fprintf(stderr, "switch_sem: pthread_create: %s\n", strerror(rc));
@@ -96,6 +109,11 @@ int main(int argc, char **argv)
     }
     t1 = now_ns();
     pthread_join(t, NULL);
+    pthread_mutex_unlock(&hold);
+    for (long i = 0; i < fillers; i++)
+        pthread_join(fill[i], NULL);
+    fprintf(stderr, "same_os_thread=%d\n",
+            pong_tid == (pid_t)syscall(SYS_gettid));
     printf("ns_per_handoff=%.1f\n", (double)(t1 - t0) / (2.0 * (rounds - 1)));
     return 0;
 }

@@ -113,16 +113,15 @@ int main(void)
     }
     printf("%d threads, %d rounds: %d rounds with exactly one serial "
            "thread, %d with all arrived, %d early passes, %d bad answers\n",
-           THREADS, ROUNDS, one_serial, all_arrived,
-           atomic_load(&short_rounds), atomic_load(&bad_answers));
+           THREADS, ROUNDS, one_serial, all_arrived, atomic_load(&short_rounds),
+           atomic_load(&bad_answers));
     printf("destroy: %s\n", ename(pthread_barrier_destroy(&barrier)));
 
     check_rc(pthread_barrier_init(&b, NULL, 1), "pthread_barrier_init");
     printf("count 1, wait: %s\n", ename(pthread_barrier_wait(&b)));
     printf("count 1, wait again: %s\n", ename(pthread_barrier_wait(&b)));
     printf("destroy: %s\n", ename(pthread_barrier_destroy(&b)));
-    printf("init with count 0: %s\n",
-           ename(pthread_barrier_init(&b, NULL, 0)));
+    printf("init with count 0: %s\n", ename(pthread_barrier_init(&b, NULL, 0)));
 
     fprintf(stderr, "os_threads_max=%d\n", os_threads_max);
     return 0;

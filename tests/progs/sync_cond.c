@@ -185,8 +185,7 @@ static int signalled_wait(pthread_cond_t *c, int clockwait, clockid_t clock)
     s.c = c;
     s.flag = &flag;
     check_rc(pthread_mutex_lock(&lock), "pthread_mutex_lock");
-    check_rc(pthread_create(&t, NULL, signal_after_20ms, &s),
-             "pthread_create");
+    check_rc(pthread_create(&t, NULL, signal_after_20ms, &s), "pthread_create");
     deadline = after_ms(clock, 5000);
     while (!flag && rc == 0)
         rc = clockwait ? pthread_cond_clockwait(c, &lock, clock, &deadline)
@@ -231,8 +230,8 @@ static void timed_waits(void)
 
     deadline = after_ms(CLOCK_MONOTONIC, 50);
     printf("clockwait CLOCK_PROCESS_CPUTIME_ID: %s\n",
-           ename(pthread_cond_clockwait(&cond, &lock,
-                                        CLOCK_PROCESS_CPUTIME_ID, &deadline)));
+           ename(pthread_cond_clockwait(&cond, &lock, CLOCK_PROCESS_CPUTIME_ID,
+                                        &deadline)));
     check_rc(pthread_mutex_unlock(&lock), "pthread_mutex_unlock");
 
     check_rc(pthread_condattr_init(&attr), "pthread_condattr_init");
@@ -271,7 +270,7 @@ static void timed_waits(void)
 
 static pthread_mutex_t pp_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pp_cond = PTHREAD_COND_INITIALIZER;
-static int turn;          /* whose move: 0 or 1 */
+static int turn; /* whose move: 0 or 1 */
 static long moves[2];
 
 static void *player(void *arg)
@@ -300,8 +299,7 @@ static void ping_pong(void)
                  "pthread_create");
     for (int i = 0; i < 2; i++)
         check_rc(pthread_join(t[i], NULL), "pthread_join");
-    printf("ping-pong: %ld and %ld moves, turn %d\n", moves[0], moves[1],
-           turn);
+    printf("ping-pong: %ld and %ld moves, turn %d\n", moves[0], moves[1], turn);
 }
 
 /* --- broadcast ---------------------------------------------------------- */

@@ -188,8 +188,7 @@ int main(void)
     printf("main's value kept: %s\n",
            pthread_getspecific(key) == &main_value ? "yes" : "no");
 
-    check_rc(pthread_create(&t[0], NULL, again_worker, NULL),
-             "pthread_create");
+    check_rc(pthread_create(&t[0], NULL, again_worker, NULL), "pthread_create");
     check_rc(pthread_join(t[0], NULL), "pthread_join");
     printf("destructor that sets a new value: %d calls "
            "(PTHREAD_DESTRUCTOR_ITERATIONS %d)\n",

@@ -152,8 +152,7 @@ int main(void)
 
     printf("%d threads arrived, %d woke by broadcast, counter %ld, "
            "%d got a post, %d posts left\n",
-           arrived, woke_by_broadcast, counter, atomic_load(&got_post),
-           value);
+           arrived, woke_by_broadcast, counter, atomic_load(&got_post), value);
     fprintf(stderr, "os_threads_max=%d\n", os_threads_max);
     return 0;
 }

@@ -172,8 +172,8 @@ static void *helper(void *arg)
         break;
     case OP_CLOCKLOCK_BAD:
         deadline = after_ms(CLOCK_MONOTONIC, 50);
-        j->rc = pthread_mutex_clocklock(j->m, CLOCK_PROCESS_CPUTIME_ID,
-                                        &deadline);
+        j->rc =
+            pthread_mutex_clocklock(j->m, CLOCK_PROCESS_CPUTIME_ID, &deadline);
         break;
     case OP_TIMEDLOCK_BAD_NSEC:
         deadline = after_ms(CLOCK_REALTIME, 50);

@@ -134,8 +134,7 @@ static void *cv_consumer(void *arg)
     for (int i = 0; i < PER_CONSUMER; i++) {
         check_rc(pthread_mutex_lock(&lock), "pthread_mutex_lock");
         while (filled == 0)
-            check_rc(pthread_cond_wait(&not_empty, &lock),
-                     "pthread_cond_wait");
+            check_rc(pthread_cond_wait(&not_empty, &lock), "pthread_cond_wait");
         count(t, take());
         check_rc(pthread_cond_signal(&not_full), "pthread_cond_signal");
         check_rc(pthread_mutex_unlock(&lock), "pthread_mutex_unlock");

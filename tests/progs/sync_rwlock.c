@@ -185,9 +185,9 @@ static void readers_and_writers(const char *name, pthread_rwlock_t *rw)
     /* Everyone starts blocked behind main's write lock. */
     check_rc(pthread_rwlock_wrlock(rw), "pthread_rwlock_wrlock");
     for (int i = 0; i < READERS + WRITERS; i++)
-        check_rc(pthread_create(&t[i], NULL, i < READERS ? reader : writer,
-                                NULL),
-                 "pthread_create");
+        check_rc(
+            pthread_create(&t[i], NULL, i < READERS ? reader : writer, NULL),
+            "pthread_create");
     nap_ms(10);
     sample_threads();
     check_rc(pthread_rwlock_unlock(rw), "pthread_rwlock_unlock");
@@ -265,8 +265,7 @@ static void writer_preference(void)
     check_rc(pthread_rwlockattr_getkind_np(&attr, &kind),
              "pthread_rwlockattr_getkind_np");
     printf("getkind is PREFER_WRITER_NONRECURSIVE: %s\n",
-           kind == PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP ? "yes"
-                                                                : "no");
+           kind == PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP ? "yes" : "no");
     check_rc(pthread_rwlock_init(&rw, &attr), "pthread_rwlock_init");
     pthread_rwlockattr_destroy(&attr);
     pref = &rw;
@@ -274,8 +273,7 @@ static void writer_preference(void)
     check_rc(pthread_rwlock_rdlock(&rw), "pthread_rwlock_rdlock");
     atomic_store(&writer_waiting, 0);
     atomic_store(&order_next, 0);
-    check_rc(pthread_create(&w, NULL, waiting_writer, NULL),
-             "pthread_create");
+    check_rc(pthread_create(&w, NULL, waiting_writer, NULL), "pthread_create");
     while (!atomic_load(&writer_waiting))
         nap_ms(1);
     on_other(try_until_busy, &rc);
@@ -295,8 +293,7 @@ static void writer_preference(void)
     check_rc(pthread_rwlock_init(&rw, NULL), "pthread_rwlock_init");
     check_rc(pthread_rwlock_rdlock(&rw), "pthread_rwlock_rdlock");
     atomic_store(&writer_waiting, 0);
-    check_rc(pthread_create(&w, NULL, waiting_writer, NULL),
-             "pthread_create");
+    check_rc(pthread_create(&w, NULL, waiting_writer, NULL), "pthread_create");
     while (!atomic_load(&writer_waiting))
         nap_ms(1);
     nap_ms(30);
@@ -351,8 +348,7 @@ static void *timed(void *arg)
            timed_out(rc, CLOCK_REALTIME, &d));
     d = after_ms(CLOCK_MONOTONIC, 50);
     rc = pthread_rwlock_clockwrlock(target, CLOCK_PROCESS_CPUTIME_ID, &d);
-    printf("  %s: clockwrlock CLOCK_PROCESS_CPUTIME_ID: %s\n", held,
-           ename(rc));
+    printf("  %s: clockwrlock CLOCK_PROCESS_CPUTIME_ID: %s\n", held, ename(rc));
     if (strcmp(held, "write-held") != 0)
         return NULL;
     d = after_ms(CLOCK_REALTIME, 50);
@@ -369,8 +365,7 @@ static void *timed(void *arg)
            timed_out(rc, CLOCK_REALTIME, &d));
     d = after_ms(CLOCK_MONOTONIC, 50);
     rc = pthread_rwlock_clockrdlock(target, CLOCK_PROCESS_CPUTIME_ID, &d);
-    printf("  %s: clockrdlock CLOCK_PROCESS_CPUTIME_ID: %s\n", held,
-           ename(rc));
+    printf("  %s: clockrdlock CLOCK_PROCESS_CPUTIME_ID: %s\n", held, ename(rc));
     return NULL;
 }
 

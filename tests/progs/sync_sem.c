@@ -235,15 +235,12 @@ static void timed(void)
 
     d = after_ms(CLOCK_REALTIME, 50);
     d.tv_nsec = 1000000000;
-    printf("timedwait tv_nsec 1e9 on 0: %s\n",
-           answer(sem_timedwait(&sem, &d)));
+    printf("timedwait tv_nsec 1e9 on 0: %s\n", answer(sem_timedwait(&sem, &d)));
     d.tv_nsec = -1;
-    printf("timedwait tv_nsec -1 on 0: %s\n",
-           answer(sem_timedwait(&sem, &d)));
+    printf("timedwait tv_nsec -1 on 0: %s\n", answer(sem_timedwait(&sem, &d)));
     check_errno(sem_post(&sem), "sem_post");
     d.tv_nsec = 1000000000;
-    printf("timedwait tv_nsec 1e9 on 1: %s\n",
-           answer(sem_timedwait(&sem, &d)));
+    printf("timedwait tv_nsec 1e9 on 1: %s\n", answer(sem_timedwait(&sem, &d)));
     printf("getvalue: %d\n", value_of(&sem));
     d = after_ms(CLOCK_REALTIME, -1000);
     printf("timedwait, deadline 1 s ago, on 1: %s\n",

@@ -153,8 +153,7 @@ int main(void)
     counter = 0;
     check_rc(pthread_create(&s[0], NULL, sleeper, NULL), "pthread_create");
     for (int i = 1; i <= SPINNERS; i++)
-        check_rc(pthread_create(&s[i], NULL, spinner, NULL),
-                 "pthread_create");
+        check_rc(pthread_create(&s[i], NULL, spinner, NULL), "pthread_create");
     while (atomic_load(&spinning) < SPINNERS)
         nap_ms(1);
     sample_threads();
