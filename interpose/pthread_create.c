@@ -13,9 +13,6 @@
 
 _Static_assert(sizeof(pthread_t) == sizeof(uintptr_t), "pthread_t size");
 
-/* Poll interval of a green thread waiting for a real thread to end. */
-#define REAL_JOIN_POLL_NS 1000000
-
 /* Translate pthread_create's attributes; NULL means all defaults. */
 static void read_attr(const pthread_attr_t *attr, struct g_thread_attr *ga)
 {
@@ -66,24 +63,28 @@ G_EXPORT int pthread_create(pthread_t *restrict thread,
     return -g_thread_create(&ga, start, arg, (uintptr_t *)thread);
 }
 
-/* A green thread waits for a real thread without blocking its worker. */
+struct real_join {
+    pthread_t thread;
+    void **retval;
+};
+
+static int attempt_join(void *arg)
+{
+    struct real_join *j = arg;
+
+    return -real_pthread_tryjoin_np(j->thread, j->retval);
+}
+
+/* May park. A green thread waits for a real thread without blocking its
+ * worker: it polls. A cancellation point. */
 static int join_real(pthread_t thread, void **retval, int64_t deadline)
 {
-    int rc;
+    struct real_join j = {thread, retval};
+    int rc = g_poll_until(attempt_join, &j, deadline, true);
 
-    while ((rc = real_pthread_tryjoin_np(thread, retval)) == EBUSY) {
-        int64_t next = g_now() + REAL_JOIN_POLL_NS;
-
-        if (deadline == 0)
-            return EBUSY;
-        if (deadline != G_NEVER && next > deadline)
-            next = deadline;
-        if (g_now() >= deadline)
-            return ETIMEDOUT;
-        if (g_sleep_until(next) == -ECANCELED)
-            g_cancel_act(g_self());
-    }
-    return rc;
+    if (rc == -ECANCELED)
+        g_cancel_act(g_self());
+    return -rc;
 }
 
 G_EXPORT int pthread_join(pthread_t thread, void **retval)

@@ -6,39 +6,16 @@
  * threads (libuv's, threads made before main) share ours. The exceptions are
  * robust, priority-protocol and process-shared mutexes, which another
  * process may hold without libgreen: they stay glibc's, and a green thread
- * waits for one by retrying trylock with a growing sleep (50 us to 2 ms)
+ * waits for one by retrying trylock with a growing sleep (g_poll_until)
  * instead of blocking its worker. Any thread.
  */
 #include "interpose/interpose.h"
 
 #include "shim/sync.h"
 
-/* Back-off bounds of a green thread polling a glibc-only mutex. */
-#define POLL_MIN_NS 50000
-#define POLL_MAX_NS 2000000
-
-/* May park. Lock a glibc-only mutex from a green thread. */
-static int lock_glibc_polling(pthread_mutex_t *m, int64_t deadline)
+static int attempt_lock(void *m)
 {
-    int64_t pause = POLL_MIN_NS;
-    int rc;
-
-    while ((rc = real_pthread_mutex_trylock(m)) == EBUSY) {
-        int64_t now = g_now();
-
-        if (deadline == 0)
-            return EBUSY;
-        if (deadline < 0)
-            return EINVAL;
-        if (now >= deadline)
-            return ETIMEDOUT;
-        if (g_sleep_until(now + pause < deadline ? now + pause : deadline) ==
-            -ECANCELED)
-            g_testcancel();
-        if (pause < POLL_MAX_NS)
-            pause *= 2;
-    }
-    return rc;
+    return -real_pthread_mutex_trylock(m);
 }
 
 int g_hook_mutex_lock(pthread_mutex_t *m, int64_t deadline)
@@ -48,7 +25,7 @@ int g_hook_mutex_lock(pthread_mutex_t *m, int64_t deadline)
     if (!g_mutex_is_glibc(m))
         return -g_mutex_lock(m, deadline);
     if (self)
-        return lock_glibc_polling(m, deadline);
+        return -g_poll_until(attempt_lock, m, deadline, false);
     return deadline == G_NEVER ? real_pthread_mutex_lock(m)
                                : real_pthread_mutex_trylock(m);
 }

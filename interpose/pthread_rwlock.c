@@ -1,40 +1,31 @@
 /*
  * interpose/pthread_rwlock.c: reader-writer locks for every thread. A
  * process-shared one stays glibc's; a green thread polls it with trylock
- * and a growing sleep instead of blocking its worker. Any thread.
+ * and a growing sleep (g_poll_until) instead of blocking its worker. Any
+ * thread.
  */
 #include "interpose/interpose.h"
 
 #include "shim/sync.h"
 
-#define POLL_MIN_NS 50000
-#define POLL_MAX_NS 2000000
+static int attempt_rdlock(void *rw)
+{
+    return -real_pthread_rwlock_tryrdlock(rw);
+}
+
+static int attempt_wrlock(void *rw)
+{
+    return -real_pthread_rwlock_trywrlock(rw);
+}
 
 /* May park. A glibc-only rwlock, from any thread. */
 static int lock_glibc(pthread_rwlock_t *rw, bool write, int64_t deadline)
 {
-    int (*try)(pthread_rwlock_t *) = write ? real_pthread_rwlock_trywrlock
-                                           : real_pthread_rwlock_tryrdlock;
-    int64_t pause = POLL_MIN_NS;
-    int rc;
-
     if (!g_self() && deadline == G_NEVER)
         return write ? real_pthread_rwlock_wrlock(rw)
                      : real_pthread_rwlock_rdlock(rw);
-    while ((rc = try(rw)) == EBUSY) {
-        int64_t now = g_now();
-
-        if (deadline == 0)
-            return EBUSY;
-        if (deadline < 0)
-            return EINVAL;
-        if (now >= deadline)
-            return ETIMEDOUT;
-        g_sleep_until(now + pause < deadline ? now + pause : deadline);
-        if (pause < POLL_MAX_NS)
-            pause *= 2;
-    }
-    return rc;
+    return -g_poll_until(write ? attempt_wrlock : attempt_rdlock, rw,
+                         deadline, false);
 }
 
 static int lock(pthread_rwlock_t *rw, bool write, int64_t deadline)

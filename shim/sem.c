@@ -36,10 +36,6 @@ _Static_assert(sizeof(struct g_sem) <= sizeof(sem_t), "size");
 #define WAITERS(d) ((unsigned)((d) >> 32))
 #define ONE_WAITER ((uint64_t)1 << 32)
 
-/* Back-off bounds of a green thread polling a shared semaphore. */
-#define POLL_MIN_NS 50000
-#define POLL_MAX_NS 2000000
-
 static bool is_shared(const struct g_sem *s)
 {
     return s->shared == SHARED;
@@ -136,23 +132,9 @@ static int wait_shared_os(struct g_sem *s, int64_t deadline)
     return rc;
 }
 
-/* May park. A green thread on a shared semaphore: poll. */
-static int wait_shared_green(struct g_sem *s, int64_t deadline)
+static int attempt_take(void *sp)
 {
-    int64_t pause = POLL_MIN_NS;
-
-    while (!try_take(s)) {
-        int64_t now = g_now();
-
-        if (now >= deadline)
-            return -ETIMEDOUT;
-        if (g_sleep_until(now + pause < deadline ? now + pause : deadline) ==
-            -ECANCELED)
-            return -ECANCELED;
-        if (pause < POLL_MAX_NS)
-            pause *= 2;
-    }
-    return 0;
+    return try_take(sp) ? 0 : -EAGAIN;
 }
 
 int g_sem_wait(void *sp, int64_t deadline)
@@ -168,7 +150,7 @@ int g_sem_wait(void *sp, int64_t deadline)
         if (deadline < 0)
             return -EINVAL; /* a bad timespec matters only now */
         if (is_shared(s))
-            return g_self() ? wait_shared_green(s, deadline)
+            return g_self() ? g_poll_until(attempt_take, s, deadline, true)
                             : wait_shared_os(s, deadline);
         rc = wait_private(s, deadline);
         if (rc != -EAGAIN)

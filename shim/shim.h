@@ -214,6 +214,15 @@ bool g_wake_claim(struct g_waiter *w, int result, struct g_wake_token *tok);
 void g_wake_finish(const struct g_wake_token *tok);
 /* May park. Sleep until deadline: 0, or -ECANCELED. */
 int g_sleep_until(int64_t deadline);
+/*
+ * May park. For objects another process may hold, which we cannot queue
+ * on: retry attempt(arg) (0 or an error: done; -EBUSY or -EAGAIN: not yet)
+ * with a sleep growing from 50 us to 2 ms. deadline as for the lock calls:
+ * 0 tries once, negative is -EINVAL when it must wait. Returns attempt's
+ * result, -ETIMEDOUT, or -ECANCELED if cancellable and canceled.
+ */
+int g_poll_until(int (*attempt)(void *), void *arg, int64_t deadline,
+                 bool cancellable);
 
 /* --- workers (shim/worker.c) --- */
 

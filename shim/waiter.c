@@ -137,3 +137,34 @@ int g_sleep_until(int64_t deadline)
     rc = g_wait(&w, deadline);
     return rc == -ETIMEDOUT ? 0 : rc;
 }
+
+/* Back-off bounds of g_poll_until. */
+#define POLL_MIN_NS 50000
+#define POLL_MAX_NS 2000000
+
+int g_poll_until(int (*attempt)(void *), void *arg, int64_t deadline,
+                 bool cancellable)
+{
+    int64_t pause = POLL_MIN_NS;
+    int rc;
+
+    while ((rc = attempt(arg)) == -EBUSY || rc == -EAGAIN) {
+        int64_t now = g_now();
+
+        if (deadline == 0)
+            return rc;
+        if (deadline < 0)
+            return -EINVAL;
+        struct g_waiter w;
+
+        if (now >= deadline)
+            return -ETIMEDOUT;
+        g_waiter_init(&w, cancellable);
+        if (g_wait(&w, now + pause < deadline ? now + pause : deadline) ==
+            -ECANCELED)
+            return -ECANCELED;
+        if (pause < POLL_MAX_NS)
+            pause *= 2;
+    }
+    return rc;
+}
