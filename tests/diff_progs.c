@@ -40,23 +40,10 @@ static void run_native(const char *prog, struct run *r)
 
 static void run_green(const char *prog, int loops, struct run *r)
 {
-    char preload[4096], loops_env[32];
-    const char *env[] = {preload, loops_env, NULL};
-    int rc;
+    int rc = run_prog_green(prog, loops, RUN_TIMEOUT_MS, r);
 
-    cr_assert_eq(access(GREEN_LIB_PATH, R_OK), 0,
-                 "%s is not built: run ninja -C build first", GREEN_LIB_PATH);
-    snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", GREEN_LIB_PATH);
-    snprintf(loops_env, sizeof(loops_env), "GREEN_LOOPS=%d", loops);
-    rc = run_prog(prog, env, RUN_TIMEOUT_MS, r);
-    cr_assert_eq(rc, 0, "cannot start %s: %s", prog, strerror(-rc));
-}
-
-static const char *base(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-
-    return slash ? slash + 1 : path;
+    cr_assert_eq(rc, 0, "cannot start %s green: %s (is %s built?)", prog,
+                 strerror(-rc), GREEN_LIB_PATH);
 }
 
 /*
@@ -77,19 +64,19 @@ static void same_as_native(const char *prog, int expect, const int *loops,
     run_describe(&native, how, sizeof(how));
     cr_assert(run_exited_with(&native, expect),
               "%s natively: expected exit %d, got %s\nstderr:\n%.*s",
-              base(prog), expect, how, SHOW, native.err);
+              run_name(prog), expect, how, SHOW, native.err);
     for (const int *n = loops; *n; n++) {
         run_green(prog, *n, &green);
         run_describe(&green, green_how, sizeof(green_how));
         cr_expect(run_same_end(&native, &green),
                   "%s, GREEN_LOOPS=%d: natively %s, green %s\n"
                   "green stderr:\n%.*s",
-                  base(prog), *n, how, green_how, SHOW, green.err);
+                  run_name(prog), *n, how, green_how, SHOW, green.err);
         cr_expect_str_eq(green.out, native.out,
                          "%s, GREEN_LOOPS=%d: stdout differs\n"
                          "--- native\n%.*s--- green (%s)\n%.*s"
                          "--- green stderr\n%.*s",
-                         base(prog), *n, SHOW, native.out, green_how, SHOW,
+                         run_name(prog), *n, SHOW, native.out, green_how, SHOW,
                          green.out, SHOW, green.err);
         if (check)
             check(&green, *n);

@@ -192,6 +192,26 @@ out_env:
     return rc;
 }
 
+int run_prog_green(const char *path, int loops, int timeout_ms,
+                   struct run *r)
+{
+    char preload[4096], loops_env[32];
+    const char *env[] = {preload, loops_env, NULL};
+
+    if (access(GREEN_LIB_PATH, R_OK) != 0)
+        return -errno;
+    snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", GREEN_LIB_PATH);
+    snprintf(loops_env, sizeof(loops_env), "GREEN_LOOPS=%d", loops);
+    return run_prog(path, env, timeout_ms, r);
+}
+
+const char *run_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    return slash ? slash + 1 : path;
+}
+
 void run_free(struct run *r)
 {
     free(r->out);

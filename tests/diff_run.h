@@ -31,6 +31,14 @@ struct run {
 int run_prog(const char *path, const char *const *env, int timeout_ms,
              struct run *r);
 
+/* run_prog under LD_PRELOAD=GREEN_LIB_PATH (a define of the test
+ * executable) with GREEN_LOOPS=loops. */
+int run_prog_green(const char *path, int loops, int timeout_ms,
+                   struct run *r);
+
+/* The file name of path, for messages. */
+const char *run_name(const char *path);
+
 /* Releases what run_prog allocated in r. */
 void run_free(struct run *r);
 

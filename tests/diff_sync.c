@@ -51,23 +51,10 @@ static void run_native(const char *prog, int timeout_ms, struct run *r)
 static void run_green(const char *prog, int loops, int timeout_ms,
                       struct run *r)
 {
-    char preload[4096], loops_env[32];
-    const char *env[] = {preload, loops_env, NULL};
-    int rc;
+    int rc = run_prog_green(prog, loops, timeout_ms, r);
 
-    cr_assert_eq(access(GREEN_LIB_PATH, R_OK), 0,
-                 "%s is not built: run ninja -C build first", GREEN_LIB_PATH);
-    snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", GREEN_LIB_PATH);
-    snprintf(loops_env, sizeof(loops_env), "GREEN_LOOPS=%d", loops);
-    rc = run_prog(prog, env, timeout_ms, r);
-    cr_assert_eq(rc, 0, "cannot start %s: %s", prog, strerror(-rc));
-}
-
-static const char *base(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-
-    return slash ? slash + 1 : path;
+    cr_assert_eq(rc, 0, "cannot start %s green: %s (is %s built?)", prog,
+                 strerror(-rc), GREEN_LIB_PATH);
 }
 
 /* What to check of a green run besides stdout and the exit status. */
@@ -115,7 +102,7 @@ static void same_as_native_within(const char *prog, const int *loops,
      * arguments must not be what fills how. */
     run_describe(&native, how, sizeof(how));
     cr_assert(run_exited_with(&native, 0),
-              "%s natively: expected exit 0, got %s\nstderr:\n%.*s", base(prog),
+              "%s natively: expected exit 0, got %s\nstderr:\n%.*s", run_name(prog),
               how, SHOW, native.err);
     for (const int *n = loops; *n; n++) {
         run_green(prog, *n, timeout_ms, &green);
@@ -123,14 +110,14 @@ static void same_as_native_within(const char *prog, const int *loops,
         cr_expect(run_same_end(&native, &green),
                   "%s, GREEN_LOOPS=%d: natively %s, green %s\n"
                   "green stderr:\n%.*s",
-                  base(prog), *n, how, green_how, SHOW, green.err);
+                  run_name(prog), *n, how, green_how, SHOW, green.err);
         cr_expect_str_eq(green.out, native.out,
                          "%s, GREEN_LOOPS=%d: stdout differs\n"
                          "--- native\n%.*s--- green (%s)\n%.*s"
                          "--- green stderr\n%.*s",
-                         base(prog), *n, SHOW, native.out, green_how, SHOW,
+                         run_name(prog), *n, SHOW, native.out, green_how, SHOW,
                          green.out, SHOW, green.err);
-        check_green(base(prog), &green, *n, checks);
+        check_green(run_name(prog), &green, *n, checks);
         run_free(&green);
     }
     run_free(&native);
