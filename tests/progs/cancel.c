@@ -13,18 +13,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PROG_NAME "cancel"
+#include "progs.h"
+
 static _Atomic int ready;
 
 static void say(void *what)
 {
     printf("cleanup: %s\n", (const char *)what);
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-
-    nanosleep(&ts, NULL);
 }
 
 static void wait_ready(int n)

@@ -15,23 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PROG_NAME "create_join"
+#include "progs.h"
+
 enum { N_SEQUENTIAL = 10000, BATCH = 1000, N_BATCHES = 10 };
-
-static void check(int ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "create_join: check failed: %s\n", what);
-        exit(1);
-    }
-}
-
-static void check_rc(int rc, const char *call)
-{
-    if (rc != 0) {
-        fprintf(stderr, "create_join: %s: %s\n", call, strerror(rc));
-        exit(1);
-    }
-}
 
 /* Returns the square of its argument, so every joiner can check its value. */
 static void *square(void *arg)

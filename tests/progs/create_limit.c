@@ -25,7 +25,9 @@ int main(void)
         if ((rc = pthread_create(&t[n], NULL, nap, NULL)) != 0)
             break;
     printf("created %d, then %s\n", n,
-           rc == EAGAIN ? "EAGAIN" : rc ? strerror(rc) : "no error");
+           rc == EAGAIN ? "EAGAIN"
+           : rc         ? strerror(rc)
+                        : "no error");
     for (int i = 0; i < n; i++)
         pthread_join(t[i], NULL);
     return 0;

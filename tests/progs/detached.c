@@ -20,6 +20,9 @@
 #include <string.h>
 #include <time.h>
 
+#define PROG_NAME "detached"
+#include "progs.h"
+
 enum { N_ATTR = 1000, N_CALL = 1000, N_SELF = 100 };
 
 static atomic_int attr_done;
@@ -30,23 +33,8 @@ static atomic_int held_started;
 static atomic_int held_release;
 static atomic_int held_done;
 
-static void check(int ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "detached: check failed: %s\n", what);
-        exit(1);
-    }
-}
-
-static void check_rc(int rc, const char *call)
-{
-    if (rc != 0) {
-        fprintf(stderr, "detached: %s: %s\n", call, strerror(rc));
-        exit(1);
-    }
-}
-
-static const char *ename(int e)
+/* Not progs.h's ename: any other answer prints as "other". */
+static const char *join_answer(int e)
 {
     switch (e) {
     case 0:
@@ -60,13 +48,6 @@ static const char *ename(int e)
     default:
         return "other";
     }
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {0, ms * 1000000};
-
-    nanosleep(&ts, NULL);
 }
 
 static void *bump(void *arg)
@@ -170,11 +151,11 @@ static void join_detached(void)
 
     /* Both are alive until held_release is set, so their ids are valid. */
     printf("join of a live thread detached by attribute: %s\n",
-           ename(pthread_join(by_attr, NULL)));
+           join_answer(pthread_join(by_attr, NULL)));
     printf("join of a live thread detached by pthread_detach: %s\n",
-           ename(pthread_join(by_call, NULL)));
+           join_answer(pthread_join(by_call, NULL)));
     printf("second pthread_detach of a live thread: %s\n",
-           ename(pthread_detach(by_call)));
+           join_answer(pthread_detach(by_call)));
     atomic_store_explicit(&held_release, 1, memory_order_release);
     sleep_until(&held_done, 2);
     printf("held threads finished: %d\n", atomic_load(&held_done));

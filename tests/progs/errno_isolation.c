@@ -21,6 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PROG_NAME "errno_isolation"
+#include "progs.h"
+
 enum { N_THREADS = 64, ROUNDS = 40 };
 
 static atomic_int arrived;
@@ -32,14 +35,6 @@ struct tally {
 };
 
 static struct tally tallies[N_THREADS];
-
-static void check_rc(int rc, const char *call)
-{
-    if (rc != 0) {
-        fprintf(stderr, "errno_isolation: %s: %s\n", call, strerror(rc));
-        exit(1);
-    }
-}
 
 static void *keeper(void *arg)
 {

@@ -18,6 +18,9 @@
 #include <string.h>
 #include <time.h>
 
+#define PROG_NAME "exit_cleanup"
+#include "progs.h"
+
 enum { N_THREADS = 20 };
 
 struct log {
@@ -26,14 +29,6 @@ struct log {
 };
 
 static struct log logs[N_THREADS];
-
-static void check_rc(int rc, const char *call)
-{
-    if (rc != 0) {
-        fprintf(stderr, "exit_cleanup: %s: %s\n", call, strerror(rc));
-        exit(1);
-    }
-}
 
 static void note(struct log *log, char c)
 {

@@ -18,15 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PROG_NAME "exit_from_thread"
+#include "progs.h"
+
 static atomic_int ready;
 static pthread_t sleeper_thread;
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, ms % 1000 * 1000000};
-
-    nanosleep(&ts, NULL);
-}
 
 static void *sleeper(void *arg)
 {

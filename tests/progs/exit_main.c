@@ -17,17 +17,13 @@
 #include <string.h>
 #include <time.h>
 
+#define PROG_NAME "exit_main"
+#include "progs.h"
+
 enum { N_THREADS = 5 };
 
 static atomic_int main_printed;
 static atomic_int turn;
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, ms % 1000 * 1000000};
-
-    nanosleep(&ts, NULL);
-}
 
 /* Sleeps long enough for main to be gone, then prints when its turn comes;
  * the turn counter forces the order of the lines. */

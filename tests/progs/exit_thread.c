@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PROG_NAME "exit_thread"
+#include "progs.h"
+
 enum { N_THREADS = 300, MODES = 4 };
 
 static const char *const mode_name[MODES] = {
@@ -23,22 +26,6 @@ static const char *const mode_name[MODES] = {
     "pthread_exit from nested calls",
     "pthread_exit(NULL)",
 };
-
-static void check(int ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "exit_thread: check failed: %s\n", what);
-        exit(1);
-    }
-}
-
-static void check_rc(int rc, const char *call)
-{
-    if (rc != 0) {
-        fprintf(stderr, "exit_thread: %s: %s\n", call, strerror(rc));
-        exit(1);
-    }
-}
 
 static uintptr_t value_of(uintptr_t i)
 {

@@ -52,8 +52,7 @@ static void *forker(void *arg)
     pid = fork();
     if (pid == 0)
         return NULL; /* the child's only thread ends: status 0 */
-    printf("parent: child whose thread returned exited %d\n",
-           wait_child(pid));
+    printf("parent: child whose thread returned exited %d\n", wait_child(pid));
     return NULL;
 }
 

@@ -23,69 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PROG_NAME "join_errors"
+#include "progs.h"
+
 static atomic_int release;
 static atomic_int started;
-
-static void check_rc(int rc, const char *call)
-{
-    if (rc != 0) {
-        fprintf(stderr, "join_errors: %s: %s\n", call, strerror(rc));
-        exit(1);
-    }
-}
-
-static const char *ename(int e)
-{
-    static char other[32];
-
-    switch (e) {
-    case 0:
-        return "0";
-    case EINVAL:
-        return "EINVAL";
-    case EDEADLK:
-        return "EDEADLK";
-    case EBUSY:
-        return "EBUSY";
-    case ETIMEDOUT:
-        return "ETIMEDOUT";
-    case ESRCH:
-        return "ESRCH";
-    default:
-        snprintf(other, sizeof(other), "errno %d", e);
-        return other;
-    }
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, ms % 1000 * 1000000};
-
-    nanosleep(&ts, NULL);
-}
-
-static struct timespec after_ms(clockid_t clock, long ms)
-{
-    struct timespec ts;
-
-    clock_gettime(clock, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += ms % 1000 * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    return ts;
-}
-
-static int reached(clockid_t clock, const struct timespec *deadline)
-{
-    struct timespec now;
-
-    clock_gettime(clock, &now);
-    return now.tv_sec > deadline->tv_sec ||
-           (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
-}
 
 static void *join_self(void *arg)
 {

@@ -26,6 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PROG_NAME "misc_ids"
+#include "progs.h"
+
 enum {
     WORKER_STACK = 256 * 1024,
     DETACHED_STACK = 512 * 1024,
@@ -50,47 +53,11 @@ static atomic_int release;
 static atomic_int finished;
 static void *user_stack;
 
-static void check_rc(int rc, const char *call)
-{
-    if (rc != 0) {
-        fprintf(stderr, "misc_ids: %s: %s\n", call, strerror(rc));
-        exit(1);
-    }
-}
-
-static const char *ename(int e)
-{
-    static char other[32];
-
-    switch (e) {
-    case 0:
-        return "0";
-    case EINVAL:
-        return "EINVAL";
-    case ERANGE:
-        return "ERANGE";
-    case ESRCH:
-        return "ESRCH";
-    case EPERM:
-        return "EPERM";
-    default:
-        snprintf(other, sizeof(other), "errno %d", e);
-        return other;
-    }
-}
-
 static const char *detach_name(int state)
 {
     return state == PTHREAD_CREATE_DETACHED   ? "detached"
            : state == PTHREAD_CREATE_JOINABLE ? "joinable"
                                               : "unknown";
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, ms % 1000 * 1000000};
-
-    nanosleep(&ts, NULL);
 }
 
 static int inside(const void *p, const void *lo, size_t size)

@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PROG_NAME "nested"
+#include "progs.h"
+
 enum { DEPTH = 4, FANOUT = 4 };
 
 /* Nodes are numbered as in a heap: main is 0, the children of n are
@@ -26,14 +29,6 @@ struct node {
     uint64_t count; /* result: nodes in this subtree, itself included */
     uint64_t sum;   /* result: sum of their ids */
 };
-
-static void check_rc(int rc, const char *call)
-{
-    if (rc != 0) {
-        fprintf(stderr, "nested: %s: %s\n", call, strerror(rc));
-        exit(1);
-    }
-}
 
 static void *grow(void *arg)
 {

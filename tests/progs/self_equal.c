@@ -18,20 +18,15 @@
 #include <string.h>
 #include <time.h>
 
+#define PROG_NAME "self_equal"
+#include "progs.h"
+
 enum { N_THREADS = 1000 };
 
 static pthread_t created[N_THREADS]; /* what pthread_create gave main */
 static pthread_t seen[N_THREADS];    /* what pthread_self gave the thread */
 static atomic_int recorded;
 static atomic_int release;
-
-static void check_rc(int rc, const char *call)
-{
-    if (rc != 0) {
-        fprintf(stderr, "self_equal: %s: %s\n", call, strerror(rc));
-        exit(1);
-    }
-}
 
 /* Records its id, stays alive until every thread has been created, then
  * returns whether its id equals the one main got. */

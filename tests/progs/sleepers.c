@@ -20,25 +20,17 @@
 #include <string.h>
 #include <time.h>
 
+#define PROG_NAME "sleepers"
+#include "progs.h"
+
 enum { N_THREADS = 10000, STACK = 64 * 1024 };
 
 static atomic_int about_to_sleep;
 static atomic_int slept;
 
-static void check_rc(int rc, const char *call)
-{
-    if (rc != 0) {
-        fprintf(stderr, "sleepers: %s: %s\n", call, strerror(rc));
-        exit(1);
-    }
-}
-
 static int64_t now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return now_ns(CLOCK_MONOTONIC) / 1000000;
 }
 
 static void *sleeper(void *arg)
@@ -50,22 +42,6 @@ static void *sleeper(void *arg)
     if (nanosleep(&ts, NULL) == 0)
         atomic_fetch_add_explicit(&slept, 1, memory_order_relaxed);
     return NULL;
-}
-
-/* The Threads: line of /proc/self/status, or -1. */
-static int os_threads(void)
-{
-    char line[256];
-    int n = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    fclose(f);
-    return n;
 }
 
 int main(void)

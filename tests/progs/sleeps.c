@@ -24,6 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PROG_NAME "sleeps"
+#include "progs.h"
+
 enum { N_THREADS = 32 };
 
 /* The timed checks each thread makes, in order. */
@@ -58,52 +61,6 @@ struct result {
 };
 
 static struct result results[N_THREADS];
-
-static void check_rc(int rc, const char *call)
-{
-    if (rc != 0) {
-        fprintf(stderr, "sleeps: %s: %s\n", call, strerror(rc));
-        exit(1);
-    }
-}
-
-static const char *ename(int e)
-{
-    static char other[32];
-
-    switch (e) {
-    case 0:
-        return "0";
-    case EINVAL:
-        return "EINVAL";
-    case EFAULT:
-        return "EFAULT";
-    case ENOTSUP:
-        return "ENOTSUP";
-    default:
-        snprintf(other, sizeof(other), "errno %d", e);
-        return other;
-    }
-}
-
-static int64_t ns_of(struct timespec ts)
-{
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t now_ns(clockid_t clock)
-{
-    struct timespec ts;
-
-    clock_gettime(clock, &ts);
-    return ns_of(ts);
-}
-
-static struct timespec ts_of(int64_t ns)
-{
-    return (struct timespec){.tv_sec = ns / 1000000000,
-                             .tv_nsec = ns % 1000000000};
-}
 
 /* Records one timed check: rc must be 0 and elapsed at least wanted. */
 static void record(struct result *r, enum timed t, int rc, int64_t elapsed_ns,

@@ -22,56 +22,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { THREADS = 16, ROUNDS = 100 };
+#define PROG_NAME "sync_barrier"
+#include "progs.h"
 
-static int os_threads_max;
+enum { THREADS = 16, ROUNDS = 100 };
 
 static pthread_barrier_t barrier;
 static atomic_int arrived[ROUNDS];
 static atomic_int serial[ROUNDS];
 static atomic_int short_rounds; /* a thread passed before all arrived */
 static atomic_int bad_answers;  /* neither 0 nor the serial answer */
-
-static void check_rc(int rc, const char *call)
-{
-    if (rc != 0) {
-        fprintf(stderr, "sync_barrier: %s: %s\n", call, strerror(rc));
-        exit(1);
-    }
-}
-
-static const char *ename(int e)
-{
-    static char other[32];
-
-    switch (e) {
-    case 0:
-        return "0";
-    case EINVAL:
-        return "EINVAL";
-    case PTHREAD_BARRIER_SERIAL_THREAD:
-        return "PTHREAD_BARRIER_SERIAL_THREAD";
-    default:
-        snprintf(other, sizeof(other), "errno %d", e);
-        return other;
-    }
-}
-
-static void sample_threads(void)
-{
-    char line[256];
-    int n = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-
-    if (!f)
-        return;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    fclose(f);
-    if (n > os_threads_max)
-        os_threads_max = n;
-}
 
 static void *runner(void *arg)
 {

@@ -28,9 +28,10 @@
 #include <string.h>
 #include <time.h>
 
-enum { THREADS = 100 };
+#define PROG_NAME "sync_keys"
+#include "progs.h"
 
-static int os_threads_max;
+enum { THREADS = 100 };
 
 static pthread_key_t key, again_key, deleted_key, unset_key;
 static int values[THREADS];
@@ -43,37 +44,6 @@ static atomic_int own_value_ok;
 static atomic_int unset_null;
 static atomic_int ready;
 static atomic_int release;
-
-static void check_rc(int rc, const char *call)
-{
-    if (rc != 0) {
-        fprintf(stderr, "sync_keys: %s: %s\n", call, strerror(rc));
-        exit(1);
-    }
-}
-
-static void sample_threads(void)
-{
-    char line[256];
-    int n = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-
-    if (!f)
-        return;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    fclose(f);
-    if (n > os_threads_max)
-        os_threads_max = n;
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, ms % 1000 * 1000000};
-
-    nanosleep(&ts, NULL);
-}
 
 static void dtor(void *value)
 {

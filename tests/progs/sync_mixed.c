@@ -29,9 +29,10 @@
 #include <string.h>
 #include <time.h>
 
-enum { GREEN = 10, ALL = GREEN + 1, ADDS = 10000 };
+#define PROG_NAME "sync_mixed"
+#include "progs.h"
 
-static int os_threads_max;
+enum { GREEN = 10, ALL = GREEN + 1, ADDS = 10000 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t arrived_cond = PTHREAD_COND_INITIALIZER;
@@ -44,45 +45,6 @@ static atomic_int got_post;
 
 static pthread_t ctor_thread;
 static int ctor_thread_rc = -1;
-
-static void check_rc(int rc, const char *call)
-{
-    if (rc != 0) {
-        fprintf(stderr, "sync_mixed: %s: %s\n", call, strerror(rc));
-        exit(1);
-    }
-}
-
-static void check_errno(int rc, const char *call)
-{
-    if (rc != 0) {
-        perror(call);
-        exit(1);
-    }
-}
-
-static void sample_threads(void)
-{
-    char line[256];
-    int n = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-
-    if (!f)
-        return;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    fclose(f);
-    if (n > os_threads_max)
-        os_threads_max = n;
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, ms % 1000 * 1000000};
-
-    nanosleep(&ts, NULL);
-}
 
 static void *participant(void *arg)
 {

@@ -25,9 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { THREADS = 64 };
+#define PROG_NAME "sync_once"
+#include "progs.h"
 
-static int os_threads_max;
+enum { THREADS = 64 };
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static pthread_once_t other_once = PTHREAD_ONCE_INIT;
@@ -36,37 +37,6 @@ static atomic_int init_runs, other_runs;
 static atomic_int done;       /* set by init as its last act */
 static atomic_int saw_done;   /* callers that found done set on return */
 static atomic_int self_equal; /* init's pthread_self was a caller's */
-
-static void check_rc(int rc, const char *call)
-{
-    if (rc != 0) {
-        fprintf(stderr, "sync_once: %s: %s\n", call, strerror(rc));
-        exit(1);
-    }
-}
-
-static void sample_threads(void)
-{
-    char line[256];
-    int n = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-
-    if (!f)
-        return;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    fclose(f);
-    if (n > os_threads_max)
-        os_threads_max = n;
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, ms % 1000 * 1000000};
-
-    nanosleep(&ts, NULL);
-}
 
 static pthread_t runner_of_init;
 

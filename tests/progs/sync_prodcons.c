@@ -24,6 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PROG_NAME "sync_prodcons"
+#include "progs.h"
+
 enum {
     PRODUCERS = 64,
     CONSUMERS = 64,
@@ -32,40 +35,6 @@ enum {
     PER_CONSUMER = ITEMS / CONSUMERS,
     SLOTS = 64,
 };
-
-static int os_threads_max;
-
-static void check_rc(int rc, const char *call)
-{
-    if (rc != 0) {
-        fprintf(stderr, "sync_prodcons: %s: %s\n", call, strerror(rc));
-        exit(1);
-    }
-}
-
-static void check_errno(int rc, const char *call)
-{
-    if (rc != 0) {
-        perror(call);
-        exit(1);
-    }
-}
-
-static void sample_threads(void)
-{
-    char line[256];
-    int n = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-
-    if (!f)
-        return;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    fclose(f);
-    if (n > os_threads_max)
-        os_threads_max = n;
-}
 
 /* The ring and what was consumed, shared by both phases. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;

@@ -28,98 +28,19 @@
 #include <string.h>
 #include <time.h>
 
+#define PROG_NAME "sync_rwlock"
+#include "progs.h"
+
 enum { READERS = 32, WRITERS = 4, READS = 2000, WRITES = 1000 };
 
-static int os_threads_max;
-static long max_late_us;
-
-static void check_rc(int rc, const char *call)
-{
-    if (rc != 0) {
-        fprintf(stderr, "sync_rwlock: %s: %s\n", call, strerror(rc));
-        exit(1);
-    }
-}
-
-static const char *ename(int e)
-{
-    static char other[32];
-
-    switch (e) {
-    case 0:
-        return "0";
-    case EINVAL:
-        return "EINVAL";
-    case EDEADLK:
-        return "EDEADLK";
-    case EBUSY:
-        return "EBUSY";
-    case EPERM:
-        return "EPERM";
-    case ETIMEDOUT:
-        return "ETIMEDOUT";
-    case EAGAIN:
-        return "EAGAIN";
-    default:
-        snprintf(other, sizeof(other), "errno %d", e);
-        return other;
-    }
-}
-
-static void sample_threads(void)
-{
-    char line[256];
-    int n = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-
-    if (!f)
-        return;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    fclose(f);
-    if (n > os_threads_max)
-        os_threads_max = n;
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, ms % 1000 * 1000000};
-
-    nanosleep(&ts, NULL);
-}
-
-static struct timespec after_ms(clockid_t clock, long ms)
-{
-    struct timespec ts;
-
-    clock_gettime(clock, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += ms % 1000 * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    return ts;
-}
-
+/* "ETIMEDOUT, not early" if rc is ETIMEDOUT and the deadline on clock has
+ * passed (reached records the lateness), else what rc is. */
 static const char *timed_out(int rc, clockid_t clock,
                              const struct timespec *deadline)
 {
-    struct timespec now;
-    long late;
-
-    clock_gettime(clock, &now);
     if (rc != ETIMEDOUT)
         return ename(rc);
-    if (now.tv_sec < deadline->tv_sec ||
-        (now.tv_sec == deadline->tv_sec && now.tv_nsec < deadline->tv_nsec))
-        return "EARLY";
-    late = (now.tv_sec - deadline->tv_sec) * 1000000L +
-           (now.tv_nsec - deadline->tv_nsec) / 1000;
-    if (late > max_late_us)
-        max_late_us = late;
-    return "ETIMEDOUT, not early";
+    return reached(clock, deadline) ? "ETIMEDOUT, not early" : "EARLY";
 }
 
 /* Runs fn(arg) on a new thread and joins it. */

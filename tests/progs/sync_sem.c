@@ -33,53 +33,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PROG_NAME "sync_sem"
+#include "progs.h"
+
 enum { WAITERS = 10 };
-
-static int os_threads_max;
-static long max_late_us;
-
-static void check_rc(int rc, const char *call)
-{
-    if (rc != 0) {
-        fprintf(stderr, "sync_sem: %s: %s\n", call, strerror(rc));
-        exit(1);
-    }
-}
-
-static void check_errno(int rc, const char *call)
-{
-    if (rc != 0) {
-        fprintf(stderr, "sync_sem: %s: %s\n", call, strerror(errno));
-        exit(1);
-    }
-}
-
-static const char *ename(int e)
-{
-    static char other[32];
-
-    switch (e) {
-    case 0:
-        return "0";
-    case EINVAL:
-        return "EINVAL";
-    case EAGAIN:
-        return "EAGAIN";
-    case ETIMEDOUT:
-        return "ETIMEDOUT";
-    case EOVERFLOW:
-        return "EOVERFLOW";
-    case ENOENT:
-        return "ENOENT";
-    case EEXIST:
-        return "EEXIST";
-    case EINTR:
-        return "EINTR";
-    default:
-        snprintf(other, sizeof(other), "errno %d", e);
-        return other;
-    }
-}
 
 /* "0" if rc is 0, else the name of errno. */
 static const char *answer(int rc)
@@ -87,63 +44,17 @@ static const char *answer(int rc)
     return rc == 0 ? "0" : ename(errno);
 }
 
-static void sample_threads(void)
-{
-    char line[256];
-    int n = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-
-    if (!f)
-        return;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    fclose(f);
-    if (n > os_threads_max)
-        os_threads_max = n;
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, ms % 1000 * 1000000};
-
-    nanosleep(&ts, NULL);
-}
-
-static struct timespec after_ms(clockid_t clock, long ms)
-{
-    struct timespec ts;
-
-    clock_gettime(clock, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += ms % 1000 * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    return ts;
-}
-
 /* For a wait that returned rc with errno: "ETIMEDOUT, not early" if it
  * timed out no earlier than deadline on clock, else its answer. */
 static const char *timed_out(int rc, clockid_t clock,
                              const struct timespec *deadline)
 {
-    struct timespec now;
-    long late;
     int e = errno;
 
-    clock_gettime(clock, &now);
     if (rc == 0 || e != ETIMEDOUT)
         return rc == 0 ? "0" : ename(e);
-    if (now.tv_sec < deadline->tv_sec ||
-        (now.tv_sec == deadline->tv_sec && now.tv_nsec < deadline->tv_nsec))
-        return "ETIMEDOUT, EARLY";
-    late = (now.tv_sec - deadline->tv_sec) * 1000000L +
-           (now.tv_nsec - deadline->tv_nsec) / 1000;
-    if (late > max_late_us)
-        max_late_us = late;
-    return "ETIMEDOUT, not early";
+    return reached(clock, deadline) ? "ETIMEDOUT, not early"
+                                    : "ETIMEDOUT, EARLY";
 }
 
 static int value_of(sem_t *s)

@@ -23,62 +23,15 @@
 #include <string.h>
 #include <time.h>
 
-enum { THREADS = 8, ADDS = 100000, SPINNERS = 4 };
+#define PROG_NAME "sync_spin"
+#include "progs.h"
 
-static int os_threads_max;
+enum { THREADS = 8, ADDS = 100000, SPINNERS = 4 };
 
 static pthread_spinlock_t spin;
 static long counter;
 static atomic_int spinning;
 static atomic_int holding;
-
-static void check_rc(int rc, const char *call)
-{
-    if (rc != 0) {
-        fprintf(stderr, "sync_spin: %s: %s\n", call, strerror(rc));
-        exit(1);
-    }
-}
-
-static const char *ename(int e)
-{
-    static char other[32];
-
-    switch (e) {
-    case 0:
-        return "0";
-    case EBUSY:
-        return "EBUSY";
-    case EINVAL:
-        return "EINVAL";
-    default:
-        snprintf(other, sizeof(other), "errno %d", e);
-        return other;
-    }
-}
-
-static void sample_threads(void)
-{
-    char line[256];
-    int n = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-
-    if (!f)
-        return;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    fclose(f);
-    if (n > os_threads_max)
-        os_threads_max = n;
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, ms % 1000 * 1000000};
-
-    nanosleep(&ts, NULL);
-}
 
 static void *adder(void *arg)
 {

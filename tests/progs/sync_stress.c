@@ -21,37 +21,14 @@
 #include <string.h>
 #include <time.h>
 
-enum { THREADS = 10000, ENTRIES = 2, STACK = 64 * 1024 };
+#define PROG_NAME "sync_stress"
+#include "progs.h"
 
-static int os_threads_max;
+enum { THREADS = 10000, ENTRIES = 2, STACK = 64 * 1024 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static long entries, sleeps, overlaps, finished;
 static int inside;
-
-static void check_rc(int rc, const char *call)
-{
-    if (rc != 0) {
-        fprintf(stderr, "sync_stress: %s: %s\n", call, strerror(rc));
-        exit(1);
-    }
-}
-
-static void sample_threads(void)
-{
-    char line[256];
-    int n = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-
-    if (!f)
-        return;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    fclose(f);
-    if (n > os_threads_max)
-        os_threads_max = n;
-}
 
 static void *contender(void *arg)
 {
