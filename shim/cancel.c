@@ -5,9 +5,11 @@
  * glibc keeps both per OS thread, which all green threads of a worker share,
  * so green threads keep their own: the cancel bits and the chain of
  * pthread_cleanup_push buffers in struct g_thread. A cancel request is acted
- * on at the cancellation points libgreen implements (its sleeps, joins and
- * pthread_testcancel), also when it arrives while the thread waits in one.
- * Runs on green stacks; g_thread_cancel on any thread.
+ * on at the cancellation points libgreen implements (its sleeps, joins,
+ * condition and semaphore waits, pthread_testcancel), also when it arrives
+ * while the thread waits in one: then the thread's own worker ends that
+ * wait. Runs on green stacks and in the scheduler; g_thread_cancel on any
+ * thread.
  */
 #include "shim/worker.h"
 
@@ -21,30 +23,31 @@ static bool cancel_due(int bits)
            G_CANCEL_PENDING;
 }
 
+/*
+ * A cancellable wait is recorded in parked_on with plain stores: only the
+ * thread's own worker reads it, in g_cancel_drain, while the thread is
+ * switched out. A canceller elsewhere never touches the waiter; it queues
+ * the thread on its worker, which ends the wait if it is still there.
+ */
 int g_cancel_wait_begin(struct g_thread *self, struct g_waiter *w)
 {
-    int rc = 0;
-
-    /* Under the lock, so that a canceller never wakes a waiter that has
-     * already left (see g_thread_cancel). */
-    g_thread_lock(self);
+    /* A cancel that arrives after this check is queued on our worker and
+     * drained only once we have switched out, with parked_on set. */
     if (cancel_due(atomic_load_explicit(&self->cancel, memory_order_relaxed)))
-        rc = -ECANCELED;
-    else
-        self->parked_on = w;
-    g_thread_unlock(self);
-    return rc;
+        return -ECANCELED;
+    self->parked_on = w;
+    return 0;
 }
 
 void g_cancel_wait_end(struct g_thread *self)
 {
-    g_thread_lock(self);
     self->parked_on = NULL;
-    g_thread_unlock(self);
 }
 
 int g_thread_cancel(struct g_thread *t)
 {
+    struct g_worker *wk = t->worker;
+    struct g_thread *head;
     int bits;
 
     g_thread_lock(t);
@@ -53,12 +56,40 @@ int g_thread_cancel(struct g_thread *t)
         return 0; /* glibc: canceling a thread that has exited succeeds */
     }
     bits = atomic_fetch_or_explicit(&t->cancel, G_CANCEL_PENDING,
-                                    memory_order_relaxed) |
+                                    memory_order_seq_cst) |
            G_CANCEL_PENDING;
-    if (cancel_due(bits) && t->parked_on)
-        g_wake(t->parked_on, -ECANCELED);
     g_thread_unlock(t);
+    if (!cancel_due(bits) ||
+        atomic_exchange_explicit(&t->cancel_queued, true, memory_order_acq_rel))
+        return 0;
+    /* Pairs with the exchange in g_cancel_drain(). */
+    head = atomic_load_explicit(&wk->cancels, memory_order_relaxed);
+    do {
+        t->cancel_next = head;
+    } while (!atomic_compare_exchange_weak_explicit(
+        &wk->cancels, &head, t, memory_order_seq_cst, memory_order_relaxed));
+    if (atomic_load_explicit(&wk->sleeping, memory_order_seq_cst))
+        g_worker_wakeup(wk);
     return 0;
+}
+
+void g_cancel_drain(struct g_worker *wk)
+{
+    struct g_thread *t = atomic_exchange_explicit(&wk->cancels, NULL,
+                                                  memory_order_acquire);
+
+    while (t) {
+        struct g_thread *next = t->cancel_next;
+
+        /* Still in a cancellable wait, and the cancel still due (not
+         * disabled meanwhile, not already acted on)? */
+        if (t->state == G_PARKED && t->parked_on &&
+            cancel_due(atomic_load_explicit(&t->cancel, memory_order_relaxed)))
+            g_wake(t->parked_on, -ECANCELED);
+        /* Last touch: from here on t may be freed and recycled. */
+        atomic_store_explicit(&t->cancel_queued, false, memory_order_release);
+        t = next;
+    }
 }
 
 void g_testcancel(void)

@@ -67,7 +67,10 @@ struct g_thread {
     struct g_waiter *joiner; /* the one thread waiting in join */
 
     _Atomic int cancel;      /* enum g_cancel_bits */
-    struct g_waiter *_Atomic parked_on; /* cancellable wait in progress */
+    struct g_waiter *parked_on; /* cancellable wait in progress; touched
+                                   only on its worker's OS thread */
+    struct g_thread *cancel_next; /* on worker->cancels (lock-free MPSC) */
+    _Atomic bool cancel_queued;   /* on worker->cancels, not drained yet */
     void *cleanup_top;       /* pthread_cleanup_push chain (glibc's buffers) */
     bool exiting;            /* in g_thread_exit: retval is final */
 

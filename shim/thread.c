@@ -74,6 +74,10 @@ static void free_thread(struct g_thread *t)
     struct g_worker *wk = g_tls_worker;
 
     t->state = G_FREE;
+    /* Still queued for a cancel on its worker, which will read it once
+     * more: never recycle it (a rare race; the struct is kept). */
+    if (atomic_load_explicit(&t->cancel_queued, memory_order_acquire))
+        return;
     if (wk) {
         t->inbox_next = wk->free_threads;
         wk->free_threads = t;

@@ -64,6 +64,8 @@ static void on_alarm(uv_timer_t *handle)
 
 static void drain_inbox(struct g_worker *wk)
 {
+    if (atomic_load_explicit(&wk->cancels, memory_order_relaxed))
+        g_cancel_drain(wk);
     /* Pairs with the release CAS in g_ready(). */
     struct g_thread *t = atomic_exchange_explicit(&wk->inbox, NULL,
                                                   memory_order_acquire);
@@ -108,7 +110,8 @@ static void arm_alarm(struct g_worker *wk, int64_t now)
 
 static bool inbox_empty(struct g_worker *wk)
 {
-    return !atomic_load_explicit(&wk->inbox, memory_order_seq_cst);
+    return !atomic_load_explicit(&wk->inbox, memory_order_seq_cst) &&
+           !atomic_load_explicit(&wk->cancels, memory_order_seq_cst);
 }
 
 /*
@@ -185,6 +188,7 @@ static void worker_init(struct g_worker *wk, int index)
     g_stack_pool_init(&wk->stacks, g_config.stack_size, g_stack_guard(),
                       POOL_MAX);
     atomic_init(&wk->inbox, NULL);
+    atomic_init(&wk->cancels, NULL);
     atomic_init(&wk->load, 0);
     wk->wakeup_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     wk->wakeup.data = wk;

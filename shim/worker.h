@@ -30,6 +30,8 @@ struct g_worker {
     /* Written by other threads. */
     struct g_thread *_Atomic inbox; /* g_thread.inbox_next, LIFO; drained
                                        by the scheduler */
+    struct g_thread *_Atomic cancels; /* g_thread.cancel_next: threads with
+                                         a cancel to act on, LIFO */
     _Atomic long load;              /* live green threads placed here */
     _Atomic bool sleeping;          /* about to wait, or waiting, in the
                                        loop: wakers must write wakeup_fd */
@@ -67,6 +69,8 @@ struct g_worker *g_thread_place(void);
 /* shim/cancel.c: register / clear the cancellable wait of self. */
 int g_cancel_wait_begin(struct g_thread *self, struct g_waiter *w);
 void g_cancel_wait_end(struct g_thread *self);
+/* shim/cancel.c: in the scheduler, end the waits of canceled threads. */
+void g_cancel_drain(struct g_worker *wk);
 
 /* The per-thread spinlock guarding join and cancel state. */
 static inline void g_thread_lock(struct g_thread *t)

@@ -6,7 +6,9 @@
  * canceled while it waits in pthread_join leaves its target joinable;
  * pthread_exit runs handlers too, and pthread_cleanup_pop(1) runs one.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -92,6 +94,42 @@ static void *exiter(void *arg)
     return NULL;
 }
 
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
+static sem_t empty;
+
+static void unlock(void *m)
+{
+    printf("cleanup: unlock, mutex held: %s\n",
+           pthread_mutex_trylock(m) == EBUSY ? "yes" : "no");
+    pthread_mutex_unlock(m);
+}
+
+/* Canceled in pthread_cond_wait: the mutex is held again when its cleanup
+ * handler runs. */
+static void *cond_waiter(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&lock);
+    pthread_cleanup_push(unlock, &lock);
+    atomic_fetch_add(&ready, 1);
+    for (;;)
+        pthread_cond_wait(&never, &lock);
+    pthread_cleanup_pop(1);
+    return NULL;
+}
+
+static void *sem_waiter(void *arg)
+{
+    (void)arg;
+    pthread_cleanup_push(say, "sem");
+    atomic_fetch_add(&ready, 1);
+    sem_wait(&empty);
+    printf("sem_waiter: not reached\n");
+    pthread_cleanup_pop(0);
+    return NULL;
+}
+
 static void report(const char *name, pthread_t t)
 {
     void *ret;
@@ -134,5 +172,24 @@ int main(void)
     pthread_create(&e, NULL, exiter, NULL);
     pthread_join(e, &ret);
     printf("exiter: value %ld\n", (long)ret);
+
+    /* Many at once, so that under libgreen some sit on another worker. */
+    sem_init(&empty, 0, 0);
+    for (int i = 0; i < 8; i++) {
+        pthread_t c, s;
+
+        pthread_create(&c, NULL, cond_waiter, NULL);
+        pthread_create(&s, NULL, sem_waiter, NULL);
+        wait_ready(5 + 2 * i);
+        nap_ms(5); /* let them block in their waits */
+        /* One at a time: each one's handlers print before its join. */
+        rc = pthread_cancel(c);
+        report("cond_waiter", c);
+        rc |= pthread_cancel(s);
+        report("sem_waiter", s);
+        printf("cancel waiters: %d\n", rc);
+    }
+    printf("mutex free after: %s\n",
+           pthread_mutex_trylock(&lock) == 0 ? "yes" : "no");
     return 0;
 }
