@@ -170,6 +170,11 @@ Test(diff_sync, once_runs_a_blocking_init_once_for_all_callers, .timeout = 60)
     same_as_native(PROG_SYNC_ONCE, loops_2, FEW_OS_THREADS);
 }
 
+Test(diff_sync, shared_objects_work_with_another_process, .timeout = 60)
+{
+    same_as_native(PROG_SYNC_PSHARED, loops_2_1, NO_CHECK);
+}
+
 Test(diff_sync, keys_are_per_thread_and_destructors_run_at_exit, .timeout = 60)
 {
     same_as_native(PROG_SYNC_KEYS, loops_2, FEW_OS_THREADS);

@@ -106,6 +106,10 @@ static inline const char *ename(int e)
         return "ESRCH";
     case ETIMEDOUT:
         return "ETIMEDOUT";
+    case EOWNERDEAD:
+        return "EOWNERDEAD";
+    case ENOTRECOVERABLE:
+        return "ENOTRECOVERABLE";
     default:
         snprintf(other, sizeof(other), "errno %d", e);
         return other;
