@@ -79,20 +79,13 @@ G_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 G_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock,
                                      const struct timespec *abstime)
 {
-    int64_t deadline;
-
     hook_enter();
     if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)
         return EINVAL;
     if (g_mutex_is_glibc(m) && !g_self())
         return real_pthread_mutex_clocklock(m, clock, abstime);
     /* A bad abstime is EINVAL only if the mutex is busy, as in glibc. */
-    if (g_deadline(clock, abstime, &deadline) != 0)
-        deadline = abstime->tv_sec < 0 && abstime->tv_nsec >= 0 &&
-                           abstime->tv_nsec < 1000000000
-                       ? 1
-                       : -1;
-    return g_hook_mutex_lock(m, deadline);
+    return g_hook_mutex_lock(m, g_lock_deadline(clock, abstime));
 }
 
 G_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m,

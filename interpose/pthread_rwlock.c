@@ -39,19 +39,6 @@ static int lock(pthread_rwlock_t *rw, bool write, int64_t deadline)
                    : g_rwlock_rdlock(rw, deadline));
 }
 
-/* The deadline of a timed lock: -1 for a bad tv_nsec (EINVAL even when
- * the lock is free, as in glibc), a past one before the epoch. */
-static int64_t deadline_of(clockid_t clock, const struct timespec *abstime)
-{
-    int64_t deadline;
-
-    if (abstime->tv_nsec < 0 || abstime->tv_nsec >= 1000000000)
-        return -1;
-    if (g_deadline(clock, abstime, &deadline) != 0)
-        return 1;
-    return deadline;
-}
-
 G_EXPORT int pthread_rwlock_init(pthread_rwlock_t *rw,
                                  const pthread_rwlockattr_t *attr)
 {
@@ -92,7 +79,7 @@ G_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *rw, clockid_t clock,
 {
     if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)
         return EINVAL;
-    return lock(rw, false, deadline_of(clock, abstime));
+    return lock(rw, false, g_lock_deadline(clock, abstime));
 }
 
 G_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *rw,
@@ -116,7 +103,7 @@ G_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *rw, clockid_t clock,
 {
     if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)
         return EINVAL;
-    return lock(rw, true, deadline_of(clock, abstime));
+    return lock(rw, true, g_lock_deadline(clock, abstime));
 }
 
 G_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *rw,

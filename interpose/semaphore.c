@@ -47,20 +47,13 @@ G_EXPORT int sem_trywait(sem_t *sem)
 G_EXPORT int sem_clockwait(sem_t *sem, clockid_t clock,
                            const struct timespec *abstime)
 {
-    int64_t deadline;
+    int64_t deadline = g_lock_deadline(clock, abstime);
 
-    if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) {
+    /* As glibc: a bad clock or tv_nsec is EINVAL even if a unit is free. */
+    if ((clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) || deadline < 0) {
         errno = EINVAL;
         return -1;
     }
-    /* As glibc: a bad tv_nsec is EINVAL even if a unit is free; a time
-     * before the epoch has passed. */
-    if (abstime->tv_nsec < 0 || abstime->tv_nsec >= 1000000000) {
-        errno = EINVAL;
-        return -1;
-    }
-    if (g_deadline(clock, abstime, &deadline) != 0)
-        deadline = 1;
     return wait(sem, deadline);
 }
 

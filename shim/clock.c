@@ -54,3 +54,14 @@ int g_deadline_after(const struct timespec *rel, int64_t *out)
     *out = g_now() + to_ns(rel);
     return 0;
 }
+
+int64_t g_lock_deadline(clockid_t clock, const struct timespec *abs)
+{
+    int64_t deadline;
+
+    if (!valid_nsec(abs))
+        return -1;
+    if (g_deadline(clock, abs, &deadline) != 0)
+        return 1; /* before the epoch: long past */
+    return deadline;
+}

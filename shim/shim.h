@@ -175,6 +175,10 @@ int64_t g_now(void);
 int g_deadline(clockid_t clock, const struct timespec *abs, int64_t *out);
 /* Now plus a relative time; -EINVAL as above or for a negative tv_sec. */
 int g_deadline_after(const struct timespec *rel, int64_t *out);
+/* The deadline of a timed lock or wait as glibc treats its abstime: -1 for
+ * a tv_nsec outside [0, 1e9) (EINVAL: at once for rwlocks and semaphores,
+ * for mutexes only if they must wait), a time before the epoch long past. */
+int64_t g_lock_deadline(clockid_t clock, const struct timespec *abs);
 
 /* --- waiting (shim/waiter.c) --- */
 
