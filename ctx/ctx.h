@@ -35,9 +35,9 @@ struct g_transfer ontop_fcontext(g_fctx const to, void *vp,
 struct g_stack {
     void *base;
     size_t size;
-    size_t guard;     /* bytes of PROT_NONE below base; 0 for user stacks */
-    bool user;        /* supplied by the program: never unmapped by us */
-    bool dirty;       /* may hold touched pages deeper than G_STACK_KEEP */
+    size_t guard;         /* bytes of PROT_NONE below base; 0 for user stacks */
+    bool user;            /* supplied by the program: never unmapped by us */
+    bool dirty;           /* may hold touched pages deeper than G_STACK_KEEP */
     struct g_stack *next; /* free list link while pooled */
 };
 
@@ -67,7 +67,7 @@ struct g_stack_pool {
     struct g_stack *free;
     size_t count;
     size_t max;
-    size_t size;  /* only stacks of this size and guard are pooled */
+    size_t size; /* only stacks of this size and guard are pooled */
     size_t guard;
 };
 

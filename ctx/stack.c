@@ -119,8 +119,7 @@ void g_stack_pool_trim(struct g_stack_pool *p)
      */
     for (struct g_stack *st = p->free; st && st->dirty; st = st->next) {
         if (st->size > keep)
-            madvise(st->base, (st->size - keep) / page * page,
-                    MADV_DONTNEED);
+            madvise(st->base, (st->size - keep) / page * page, MADV_DONTNEED);
         st->dirty = false;
     }
 }

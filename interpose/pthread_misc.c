@@ -116,8 +116,7 @@ G_EXPORT int pthread_sigqueue(pthread_t thread, int sig,
         return ESRCH;
     if (sig == 0 || g_thread_exited(t))
         return 0;
-    return real_pthread_sigqueue((pthread_t)g_thread_os_thread(t), sig,
-                                 value);
+    return real_pthread_sigqueue((pthread_t)g_thread_os_thread(t), sig, value);
 }
 
 G_EXPORT int pthread_cancel(pthread_t thread)
@@ -247,8 +246,8 @@ G_EXPORT int pthread_getaffinity_np(pthread_t thread, size_t size,
     if (g_thread_alive(t) != 0)
         return ESRCH;
     if (!t->affinity)
-        return real_pthread_getaffinity_np(
-            (pthread_t)g_thread_os_thread(t), size, set);
+        return real_pthread_getaffinity_np((pthread_t)g_thread_os_thread(t),
+                                           size, set);
     if (size < sizeof(cpu_set_t))
         return EINVAL;
     memset(set, 0, size);
@@ -292,6 +291,5 @@ G_EXPORT int pthread_getcpuclockid(pthread_t thread, clockid_t *clock)
         return real_pthread_getcpuclockid(thread, clock);
     if (g_thread_alive(t) != 0)
         return ESRCH;
-    return real_pthread_getcpuclockid((pthread_t)g_thread_os_thread(t),
-                                      clock);
+    return real_pthread_getcpuclockid((pthread_t)g_thread_os_thread(t), clock);
 }

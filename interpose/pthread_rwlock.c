@@ -24,8 +24,8 @@ static int lock_glibc(pthread_rwlock_t *rw, bool write, int64_t deadline)
     if (!g_self() && deadline == G_NEVER)
         return write ? real_pthread_rwlock_wrlock(rw)
                      : real_pthread_rwlock_rdlock(rw);
-    return -g_poll_until(write ? attempt_wrlock : attempt_rdlock, rw,
-                         deadline, false);
+    return -g_poll_until(write ? attempt_wrlock : attempt_rdlock, rw, deadline,
+                         false);
 }
 
 static int lock(pthread_rwlock_t *rw, bool write, int64_t deadline)

@@ -24,11 +24,9 @@ typedef int (*g_main_fn)(int, char **, char **);
 
 extern int (*real___libc_start_main)(g_main_fn main, int argc, char **argv,
                                      void (*init)(void), void (*fini)(void),
-                                     void (*rtld_fini)(void),
-                                     void *stack_end);
+                                     void (*rtld_fini)(void), void *stack_end);
 
-extern int (*real_pthread_create)(pthread_t *thread,
-                                  const pthread_attr_t *attr,
+extern int (*real_pthread_create)(pthread_t *thread, const pthread_attr_t *attr,
                                   void *(*start)(void *), void *arg);
 extern int (*real_pthread_join)(pthread_t thread, void **retval);
 extern int (*real_pthread_tryjoin_np)(pthread_t thread, void **retval);
@@ -42,8 +40,7 @@ extern void (*real_pthread_exit)(void *retval);
 extern pthread_t (*real_pthread_self)(void);
 extern int (*real_pthread_getattr_np)(pthread_t thread, pthread_attr_t *attr);
 extern int (*real_pthread_setname_np)(pthread_t thread, const char *name);
-extern int (*real_pthread_getname_np)(pthread_t thread, char *name,
-                                      size_t len);
+extern int (*real_pthread_getname_np)(pthread_t thread, char *name, size_t len);
 extern int (*real_sched_yield)(void);
 
 extern int (*real_pthread_kill)(pthread_t thread, int sig);
@@ -74,8 +71,7 @@ extern int (*real_pthread_mutex_lock)(pthread_mutex_t *m);
 extern int (*real_pthread_mutex_trylock)(pthread_mutex_t *m);
 extern int (*real_pthread_mutex_timedlock)(pthread_mutex_t *m,
                                            const struct timespec *abstime);
-extern int (*real_pthread_mutex_clocklock)(pthread_mutex_t *m,
-                                           clockid_t clock,
+extern int (*real_pthread_mutex_clocklock)(pthread_mutex_t *m, clockid_t clock,
                                            const struct timespec *abstime);
 extern int (*real_pthread_mutex_unlock)(pthread_mutex_t *m);
 extern int (*real_pthread_mutex_consistent)(pthread_mutex_t *m);
@@ -86,11 +82,10 @@ extern int (*real_pthread_cond_destroy)(pthread_cond_t *c);
 extern int (*real_pthread_cond_signal)(pthread_cond_t *c);
 extern int (*real_pthread_cond_broadcast)(pthread_cond_t *c);
 extern int (*real_pthread_cond_wait)(pthread_cond_t *c, pthread_mutex_t *m);
-extern int (*real_pthread_cond_timedwait)(pthread_cond_t *c,
-                                          pthread_mutex_t *m,
+extern int (*real_pthread_cond_timedwait)(pthread_cond_t *c, pthread_mutex_t *m,
                                           const struct timespec *abstime);
-extern int (*real_pthread_cond_clockwait)(pthread_cond_t *c,
-                                          pthread_mutex_t *m, clockid_t clock,
+extern int (*real_pthread_cond_clockwait)(pthread_cond_t *c, pthread_mutex_t *m,
+                                          clockid_t clock,
                                           const struct timespec *abstime);
 
 extern int (*real_pthread_key_create)(pthread_key_t *key,
@@ -112,8 +107,7 @@ extern int (*real_pthread_barrier_destroy)(pthread_barrier_t *b);
 
 extern unsigned int (*real_sleep)(unsigned int seconds);
 extern int (*real_usleep)(useconds_t usec);
-extern int (*real_nanosleep)(const struct timespec *req,
-                             struct timespec *rem);
+extern int (*real_nanosleep)(const struct timespec *req, struct timespec *rem);
 extern int (*real_clock_nanosleep)(clockid_t clock, int flags,
                                    const struct timespec *req,
                                    struct timespec *rem);

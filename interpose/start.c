@@ -45,6 +45,6 @@ G_EXPORT int __libc_start_main(g_main_fn main, int argc, char **argv,
 {
     hook_enter();
     program.main = main;
-    return real___libc_start_main(green_main, argc, argv, init, fini,
-                                  rtld_fini, stack_end);
+    return real___libc_start_main(green_main, argc, argv, init, fini, rtld_fini,
+                                  stack_end);
 }

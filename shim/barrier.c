@@ -21,8 +21,7 @@ struct g_barrier {
     unsigned magic;
 };
 
-_Static_assert(sizeof(struct g_barrier) <= sizeof(pthread_barrier_t),
-               "size");
+_Static_assert(sizeof(struct g_barrier) <= sizeof(pthread_barrier_t), "size");
 
 int g_barrier_init(void *p, unsigned count)
 {

@@ -75,8 +75,8 @@ int g_thread_cancel(struct g_thread *t)
 
 void g_cancel_drain(struct g_worker *wk)
 {
-    struct g_thread *t = atomic_exchange_explicit(&wk->cancels, NULL,
-                                                  memory_order_acquire);
+    struct g_thread *t =
+        atomic_exchange_explicit(&wk->cancels, NULL, memory_order_acquire);
 
     while (t) {
         struct g_thread *next = t->cancel_next;

@@ -48,16 +48,16 @@ static struct g_tsd **tsd_home(void)
 int g_key_create(unsigned *key, void (*destructor)(void *))
 {
     for (unsigned i = 0; i < KEYS; i++) {
-        uintptr_t seq = atomic_load_explicit(&keys[i].seq,
-                                             memory_order_relaxed);
+        uintptr_t seq =
+            atomic_load_explicit(&keys[i].seq, memory_order_relaxed);
 
         if (seq & 1)
             continue;
         atomic_store_explicit(&keys[i].destructor, destructor,
                               memory_order_relaxed);
-        if (atomic_compare_exchange_strong_explicit(
-                &keys[i].seq, &seq, seq + 1, memory_order_release,
-                memory_order_relaxed)) {
+        if (atomic_compare_exchange_strong_explicit(&keys[i].seq, &seq, seq + 1,
+                                                    memory_order_release,
+                                                    memory_order_relaxed)) {
             *key = i;
             return 0;
         }
@@ -72,8 +72,8 @@ int g_key_delete(unsigned key)
     if (key >= KEYS)
         return -EINVAL;
     seq = atomic_load_explicit(&keys[key].seq, memory_order_relaxed);
-    if (!(seq & 1) || !atomic_compare_exchange_strong(&keys[key].seq, &seq,
-                                                      seq + 1))
+    if (!(seq & 1) ||
+        !atomic_compare_exchange_strong(&keys[key].seq, &seq, seq + 1))
         return -EINVAL;
     return 0;
 }
@@ -105,8 +105,8 @@ int g_key_set(unsigned key, const void *value)
     if (!*home && !(*home = calloc(1, sizeof(**home))))
         return -ENOMEM;
     block = (*home)->blocks[key / BLOCK];
-    if (!block && !(block = (*home)->blocks[key / BLOCK] =
-                        calloc(BLOCK, sizeof(*block))))
+    if (!block &&
+        !(block = (*home)->blocks[key / BLOCK] = calloc(BLOCK, sizeof(*block))))
         return -ENOMEM;
     block[key % BLOCK].seq = seq;
     block[key % BLOCK].value = (void *)value;

@@ -90,8 +90,7 @@ static bool matches(const struct g_lot_waiter *lw, const void *key,
     return lw->key == key && (!mask || (lw->flags & mask));
 }
 
-bool g_lot_has_waiters(struct g_lot_bucket *b, const void *key,
-                       unsigned mask)
+bool g_lot_has_waiters(struct g_lot_bucket *b, const void *key, unsigned mask)
 {
     for (struct g_queue *q = b->waiters.next; q != &b->waiters; q = q->next)
         if (matches(g_queue_data(q, struct g_lot_waiter, node), key, mask))

@@ -19,9 +19,9 @@ struct g_lot_bucket;
 
 struct g_lot_waiter {
     struct g_waiter w;
-    const void *key;      /* the object waited on */
-    struct g_queue node;  /* on the key's bucket queue; under its lock */
-    unsigned flags;       /* the object's own use (e.g. reader / writer) */
+    const void *key;     /* the object waited on */
+    struct g_queue node; /* on the key's bucket queue; under its lock */
+    unsigned flags;      /* the object's own use (e.g. reader / writer) */
 };
 
 /* Lock the bucket of key; the caller reads and writes the object's state
@@ -45,8 +45,7 @@ bool g_lot_claim_one(struct g_lot_bucket *b, const void *key, unsigned mask,
 
 /* Under the lock: whether anyone waits on key (with flags in mask, or any
  * when mask is 0). */
-bool g_lot_has_waiters(struct g_lot_bucket *b, const void *key,
-                       unsigned mask);
+bool g_lot_has_waiters(struct g_lot_bucket *b, const void *key, unsigned mask);
 
 /*
  * May park. Wait for lw (queued earlier, the lock released since) to be

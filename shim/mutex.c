@@ -23,7 +23,8 @@ _Static_assert(offsetof(struct g_mutex, kind) == 16, "glibc's __kind");
 
 static int type_of(const struct g_mutex *m)
 {
-    return m->kind & 3; /* PTHREAD_MUTEX_{TIMED,RECURSIVE,ERRORCHECK,ADAPTIVE}_NP */
+    return m->kind &
+           3; /* PTHREAD_MUTEX_{TIMED,RECURSIVE,ERRORCHECK,ADAPTIVE}_NP */
 }
 
 void g_mutex_init(void *mp, int kind)
@@ -41,8 +42,8 @@ static bool take_or_mark(struct g_mutex *m)
     int s = atomic_load_explicit(&m->state, memory_order_relaxed);
 
     for (;;) {
-        int want = (s & G_MUTEX_LOCKED) ? s | G_MUTEX_WAITERS
-                                         : s | G_MUTEX_LOCKED;
+        int want =
+            (s & G_MUTEX_LOCKED) ? s | G_MUTEX_WAITERS : s | G_MUTEX_LOCKED;
 
         if (s == want)
             return false;
@@ -80,10 +81,9 @@ int g_mutex_lock(void *mp, int64_t deadline)
     int me = g_owner_id();
     int expected = 0;
 
-    if (atomic_compare_exchange_strong_explicit(&m->state, &expected,
-                                                G_MUTEX_LOCKED,
-                                                memory_order_acquire,
-                                                memory_order_relaxed)) {
+    if (atomic_compare_exchange_strong_explicit(
+            &m->state, &expected, G_MUTEX_LOCKED, memory_order_acquire,
+            memory_order_relaxed)) {
         m->owner = me;
         return 0;
     }
@@ -149,8 +149,7 @@ int g_mutex_destroy(void *mp)
 {
     struct g_mutex *m = mp;
 
-    if (atomic_load_explicit(&m->state, memory_order_relaxed) &
-        G_MUTEX_LOCKED)
+    if (atomic_load_explicit(&m->state, memory_order_relaxed) & G_MUTEX_LOCKED)
         return -EBUSY;
     return 0;
 }

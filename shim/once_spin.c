@@ -23,9 +23,8 @@ int g_spin_lock(void *lockp, bool try_only)
     for (;;) {
         int expected = 0;
 
-        if (atomic_compare_exchange_weak_explicit(lock, &expected, 1,
-                                                  memory_order_acquire,
-                                                  memory_order_relaxed))
+        if (atomic_compare_exchange_weak_explicit(
+                lock, &expected, 1, memory_order_acquire, memory_order_relaxed))
             return 0;
         if (try_only && expected)
             return -EBUSY;
@@ -65,13 +64,12 @@ int g_once(void *oncep, void (*init)(void))
         struct g_lot_waiter lw;
 
         if (s == 0) {
-            if (!atomic_compare_exchange_strong_explicit(
-                    once, &s, ONCE_RUNNING, memory_order_acquire,
-                    memory_order_acquire))
+            if (!atomic_compare_exchange_strong_explicit(once, &s, ONCE_RUNNING,
+                                                         memory_order_acquire,
+                                                         memory_order_acquire))
                 continue;
             init(); /* may park */
-            s = atomic_exchange_explicit(once, ONCE_DONE,
-                                         memory_order_acq_rel);
+            s = atomic_exchange_explicit(once, ONCE_DONE, memory_order_acq_rel);
             if (s & ONCE_WAITERS)
                 g_lot_wake_all(once, 0);
             return 0;

@@ -32,9 +32,9 @@ struct g_rwlock {
     int writer;              /* g_owner_id() of the writer, or 0 */
     unsigned magic;          /* ours; glibc's __writers_futex otherwise */
     unsigned pad[3];
-    int shared;              /* glibc's __shared (offset 28) */
+    int shared; /* glibc's __shared (offset 28) */
     char pad2[16];
-    unsigned flags;          /* glibc's __flags (offset 48) */
+    unsigned flags; /* glibc's __flags (offset 48) */
 };
 
 _Static_assert(sizeof(struct g_rwlock) <= sizeof(pthread_rwlock_t), "size");
@@ -180,9 +180,9 @@ int g_rwlock_unlock(void *p)
 
     if (s & WRITER) {
         rw->writer = 0;
-        if (s == WRITER && atomic_compare_exchange_strong_explicit(
-                               &rw->state, &s, 0, memory_order_release,
-                               memory_order_relaxed))
+        if (s == WRITER &&
+            atomic_compare_exchange_strong_explicit(
+                &rw->state, &s, 0, memory_order_release, memory_order_relaxed))
             return 0;
         b = g_lot_lock(rw);
         atomic_fetch_and(&rw->state, ~WRITER);

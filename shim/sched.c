@@ -75,8 +75,7 @@ static void thread_entry(struct g_transfer t)
 
 void g_thread_ctx_init(struct g_thread *t)
 {
-    t->ctx = make_fcontext(g_stack_top(t->stack), t->stack->size,
-                           thread_entry);
+    t->ctx = make_fcontext(g_stack_top(t->stack), t->stack->size, thread_entry);
 }
 
 void g_sched_enter(struct g_worker *wk, struct g_thread *t)

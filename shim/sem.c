@@ -121,8 +121,7 @@ static int wait_shared_os(struct g_sem *s, int64_t deadline)
             ts.tv_nsec = deadline % 1000000000;
             tsp = &ts;
         }
-        if (futex_on(s, FUTEX_WAIT_BITSET, 0, tsp) != 0 &&
-            errno == ETIMEDOUT) {
+        if (futex_on(s, FUTEX_WAIT_BITSET, 0, tsp) != 0 && errno == ETIMEDOUT) {
             rc = -ETIMEDOUT;
             break;
         }
@@ -171,9 +170,9 @@ int g_sem_post(void *sp)
         if (VALUE(d) >= SEM_VALUE_MAX)
             return -EOVERFLOW;
         if (is_shared(s) || WAITERS(d) == 0) {
-            if (!atomic_compare_exchange_weak_explicit(
-                    &s->data, &d, d + 1, memory_order_release,
-                    memory_order_relaxed))
+            if (!atomic_compare_exchange_weak_explicit(&s->data, &d, d + 1,
+                                                       memory_order_release,
+                                                       memory_order_relaxed))
                 continue;
             if (is_shared(s) && WAITERS(d) > 0)
                 futex_on(s, FUTEX_WAKE, 1, NULL);

@@ -8,10 +8,10 @@
 #ifndef G_SHIM_H
 #define G_SHIM_H
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <sched.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
@@ -42,22 +42,22 @@ struct g_waiter;
 struct g_tsd;
 
 struct g_thread {
-    g_fctx ctx;              /* saved context while switched out */
-    struct g_worker *worker; /* owner for life (invariant 4) */
-    struct g_queue runq;     /* on worker->runq; owned by that worker */
+    g_fctx ctx;                  /* saved context while switched out */
+    struct g_worker *worker;     /* owner for life (invariant 4) */
+    struct g_queue runq;         /* on worker->runq; owned by that worker */
     struct g_thread *inbox_next; /* on worker->inbox (lock-free MPSC), or
                                     on a free list once G_FREE */
-    int saved_errno;         /* the program's errno while switched out */
-    bool wake_pending;       /* readied while running or queued: the next
-                                park returns at once (owner worker only) */
+    int saved_errno;             /* the program's errno while switched out */
+    bool wake_pending;           /* readied while running or queued: the next
+                                    park returns at once (owner worker only) */
     enum g_thread_state state;
 
     void *(*start)(void *);
     void *arg;
     void *retval;
-    struct g_stack *stack;   /* NULL once released */
+    struct g_stack *stack;     /* NULL once released */
     struct g_stack user_stack; /* header for a pthread_attr_setstack stack */
-    size_t guardsize;        /* as requested, for pthread_getattr_np */
+    size_t guardsize;          /* as requested, for pthread_getattr_np */
 
     /* Join state, guarded by join_lock (a spinlock: never held across a
      * park, and only for a few instructions). */
@@ -66,37 +66,37 @@ struct g_thread {
     bool exited;             /* published after the stack is released */
     struct g_waiter *joiner; /* the one thread waiting in join */
 
-    _Atomic int cancel;      /* enum g_cancel_bits */
-    struct g_waiter *parked_on; /* cancellable wait in progress; touched
-                                   only on its worker's OS thread */
+    _Atomic int cancel;           /* enum g_cancel_bits */
+    struct g_waiter *parked_on;   /* cancellable wait in progress; touched
+                                     only on its worker's OS thread */
     struct g_thread *cancel_next; /* on worker->cancels (lock-free MPSC) */
     _Atomic bool cancel_queued;   /* on worker->cancels, not drained yet */
-    void *cleanup_top;       /* pthread_cleanup_push chain (glibc's buffers) */
-    bool exiting;            /* in g_thread_exit: retval is final */
+    void *cleanup_top; /* pthread_cleanup_push chain (glibc's buffers) */
+    bool exiting;      /* in g_thread_exit: retval is final */
 
-    char name[16];           /* pthread_setname_np; NUL-terminated */
-    int sched_policy;        /* remembered, not applied: see ARCHITECTURE */
+    char name[16];    /* pthread_setname_np; NUL-terminated */
+    int sched_policy; /* remembered, not applied: see ARCHITECTURE */
     int sched_priority;
-    cpu_set_t *affinity;     /* remembered, not applied; NULL: the worker's */
+    cpu_set_t *affinity; /* remembered, not applied; NULL: the worker's */
     bool is_main;
-    struct g_tsd *tsd;       /* pthread_setspecific values (shim/key.c) */
-    int serial;              /* owner id for mutexes: negative, unique among
-                                live threads (OS threads use their tid) */
+    struct g_tsd *tsd; /* pthread_setspecific values (shim/key.c) */
+    int serial;        /* owner id for mutexes: negative, unique among
+                          live threads (OS threads use their tid) */
 };
 
 /* What pthread_create's attributes ask for. */
 struct g_thread_attr {
     bool detached;
-    size_t stack_size;   /* 0: the configured default */
-    void *user_stack;    /* lowest address of a program-supplied stack */
+    size_t stack_size; /* 0: the configured default */
+    void *user_stack;  /* lowest address of a program-supplied stack */
     size_t guard_size;
 };
 
 /* --- configuration (shim/config.c) --- */
 struct g_config {
-    int loops;            /* GREEN_LOOPS */
-    size_t stack_size;    /* GREEN_STACK_SIZE */
-    long max_threads;     /* GREEN_MAX_THREADS; 0 for no limit */
+    int loops;         /* GREEN_LOOPS */
+    size_t stack_size; /* GREEN_STACK_SIZE */
+    long max_threads;  /* GREEN_MAX_THREADS; 0 for no limit */
 };
 extern struct g_config g_config;
 /* Read the GREEN_* variables; on a bad value print one line and _exit(2). */
@@ -170,8 +170,9 @@ int64_t g_now(void);
 /* --- deadlines (shim/clock.c): CLOCK_MONOTONIC nanoseconds --- */
 
 /* An absolute time on CLOCK_REALTIME or CLOCK_MONOTONIC as a deadline.
- * -EINVAL for a tv_nsec outside [0, 1e9) or a negative tv_sec. A time already past gives a
- * deadline in the past (never 0 or negative); one too far gives G_NEVER. */
+ * -EINVAL for a tv_nsec outside [0, 1e9) or a negative tv_sec. A time already
+ * past gives a deadline in the past (never 0 or negative); one too far gives
+ * G_NEVER. */
 int g_deadline(clockid_t clock, const struct timespec *abs, int64_t *out);
 /* Now plus a relative time; -EINVAL as above or for a negative tv_sec. */
 int g_deadline_after(const struct timespec *rel, int64_t *out);

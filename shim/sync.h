@@ -16,11 +16,11 @@
 /* --- mutex (shim/mutex.c), over pthread_mutex_t (40 bytes) --- */
 
 struct g_mutex {
-    _Atomic int state;  /* G_MUTEX_LOCKED | G_MUTEX_WAITERS */
-    unsigned count;     /* extra recursive locks */
-    int owner;          /* g_owner_id() of the holder, 0 while free */
+    _Atomic int state; /* G_MUTEX_LOCKED | G_MUTEX_WAITERS */
+    unsigned count;    /* extra recursive locks */
+    int owner;         /* g_owner_id() of the holder, 0 while free */
     unsigned unused;
-    int kind;           /* glibc's __kind, where its initialisers put it */
+    int kind; /* glibc's __kind, where its initialisers put it */
 };
 
 #define G_MUTEX_LOCKED 1

@@ -95,7 +95,8 @@ static int next_serial(void)
     static _Atomic unsigned counter;
 
     return -(int)(atomic_fetch_add_explicit(&counter, 1, memory_order_relaxed) %
-                  INT32_MAX) - 1;
+                  INT32_MAX) -
+           1;
 }
 
 /* A worker may hold this many more threads than another before new threads
@@ -114,8 +115,7 @@ struct g_worker *g_thread_place(void)
     if (other == local)
         other = &g_workers[local->place_next++ % g_nworkers];
     if (atomic_load_explicit(&local->load, memory_order_relaxed) <=
-        atomic_load_explicit(&other->load, memory_order_relaxed) +
-            PLACE_SLACK)
+        atomic_load_explicit(&other->load, memory_order_relaxed) + PLACE_SLACK)
         return local;
     return other;
 }

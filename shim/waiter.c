@@ -25,8 +25,7 @@ void g_waiter_init(struct g_waiter *w, bool cancellable)
     w->cancellable = cancellable && w->thread;
 }
 
-static long futex(_Atomic int *addr, int op, int val,
-                  const struct timespec *ts)
+static long futex(_Atomic int *addr, int op, int val, const struct timespec *ts)
 {
     return syscall(SYS_futex, addr, op | FUTEX_PRIVATE_FLAG, val, ts, NULL,
                    FUTEX_BITSET_MATCH_ANY);

@@ -67,8 +67,8 @@ static void drain_inbox(struct g_worker *wk)
     if (atomic_load_explicit(&wk->cancels, memory_order_relaxed))
         g_cancel_drain(wk);
     /* Pairs with the release CAS in g_ready(). */
-    struct g_thread *t = atomic_exchange_explicit(&wk->inbox, NULL,
-                                                  memory_order_acquire);
+    struct g_thread *t =
+        atomic_exchange_explicit(&wk->inbox, NULL, memory_order_acquire);
     struct g_thread *fifo = NULL;
 
     /* The inbox is a LIFO stack: reverse it to keep wake-up order. */

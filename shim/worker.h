@@ -19,28 +19,28 @@
 
 struct g_worker {
     int index;
-    struct g_thread sched;   /* the scheduler's own context, as a thread */
-    struct g_queue runq;     /* runnable g_thread.runq nodes, FIFO */
-    int batch;               /* switches left before the loop is polled */
-    unsigned place_next;     /* round-robin cursor for placement */
-    struct g_heap timers;    /* g_waiter.timer nodes with a deadline */
+    struct g_thread sched; /* the scheduler's own context, as a thread */
+    struct g_queue runq;   /* runnable g_thread.runq nodes, FIFO */
+    int batch;             /* switches left before the loop is polled */
+    unsigned place_next;   /* round-robin cursor for placement */
+    struct g_heap timers;  /* g_waiter.timer nodes with a deadline */
     struct g_stack_pool stacks;
     struct g_thread *free_threads; /* recycled structs, via inbox_next */
 
     /* Written by other threads. */
-    struct g_thread *_Atomic inbox; /* g_thread.inbox_next, LIFO; drained
-                                       by the scheduler */
+    struct g_thread *_Atomic inbox;   /* g_thread.inbox_next, LIFO; drained
+                                         by the scheduler */
     struct g_thread *_Atomic cancels; /* g_thread.cancel_next: threads with
                                          a cancel to act on, LIFO */
-    _Atomic long load;              /* live green threads placed here */
-    _Atomic bool sleeping;          /* about to wait, or waiting, in the
-                                       loop: wakers must write wakeup_fd */
+    _Atomic long load;                /* live green threads placed here */
+    _Atomic bool sleeping;            /* about to wait, or waiting, in the
+                                         loop: wakers must write wakeup_fd */
 
     uv_loop_t loop;
-    int wakeup_fd;           /* an eventfd: written by wakers of a sleeping
-                                worker, read by the loop (wakeup) */
+    int wakeup_fd; /* an eventfd: written by wakers of a sleeping
+                      worker, read by the loop (wakeup) */
     uv_poll_t wakeup;
-    uv_timer_t alarm;        /* armed for timers.min before the loop waits */
+    uv_timer_t alarm; /* armed for timers.min before the loop waits */
     pthread_t os_thread;
 } __attribute__((aligned(64)));
 
