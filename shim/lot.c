@@ -49,30 +49,15 @@ static struct g_lot_bucket *bucket_of(const void *key)
 struct g_lot_bucket *g_lot_lock(const void *key)
 {
     struct g_lot_bucket *b = bucket_of(key);
-    int spins = 0;
 
     init_buckets();
-    for (;;) {
-        int expected = 0;
-
-        if (atomic_compare_exchange_weak_explicit(&b->lock, &expected, 1,
-                                                  memory_order_acquire,
-                                                  memory_order_relaxed))
-            return b;
-        /* Holders never park, but an OS thread holding it may have been
-         * preempted: stop burning the CPU after a while. */
-        while (atomic_load_explicit(&b->lock, memory_order_relaxed)) {
-            if (++spins < 1000)
-                __builtin_ia32_pause();
-            else
-                syscall(SYS_sched_yield);
-        }
-    }
+    g_spin_acquire(&b->lock);
+    return b;
 }
 
 void g_lot_unlock(struct g_lot_bucket *b)
 {
-    atomic_store_explicit(&b->lock, 0, memory_order_release);
+    g_spin_release(&b->lock);
 }
 
 void g_lot_enqueue(struct g_lot_bucket *b, struct g_lot_waiter *lw,

@@ -27,22 +27,6 @@ static _Atomic bool main_exited;
 static struct g_thread *free_elsewhere;
 static _Atomic int free_elsewhere_lock;
 
-static void lock_elsewhere(void)
-{
-    int expected;
-
-    do {
-        expected = 0;
-    } while (!atomic_compare_exchange_weak_explicit(
-        &free_elsewhere_lock, &expected, 1, memory_order_acquire,
-        memory_order_relaxed));
-}
-
-static void unlock_elsewhere(void)
-{
-    atomic_store_explicit(&free_elsewhere_lock, 0, memory_order_release);
-}
-
 /*
  * Thread structs are recycled and never given back to malloc, so that a
  * pthread_t kept after its thread was joined still points at a struct that
@@ -56,11 +40,11 @@ static struct g_thread *alloc_thread(void)
     if (t) {
         wk->free_threads = t->inbox_next;
     } else if (free_elsewhere) {
-        lock_elsewhere();
+        g_spin_acquire(&free_elsewhere_lock);
         t = free_elsewhere;
         if (t)
             free_elsewhere = t->inbox_next;
-        unlock_elsewhere();
+        g_spin_release(&free_elsewhere_lock);
     }
     if (!t)
         return calloc(1, sizeof(*t));
@@ -83,10 +67,10 @@ static void free_thread(struct g_thread *t)
         wk->free_threads = t;
         return;
     }
-    lock_elsewhere();
+    g_spin_acquire(&free_elsewhere_lock);
     t->inbox_next = free_elsewhere;
     free_elsewhere = t;
-    unlock_elsewhere();
+    g_spin_release(&free_elsewhere_lock);
 }
 
 /* Negative, so that owner ids never collide with OS thread ids. */

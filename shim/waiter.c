@@ -127,14 +127,20 @@ bool g_wake(struct g_waiter *w, int result)
     return true;
 }
 
-int g_sleep_until(int64_t deadline)
+/* May park. Sleep until deadline: 0, or -ECANCELED if cancellable. */
+static int sleep_until(int64_t deadline, bool cancellable)
 {
     struct g_waiter w;
     int rc;
 
-    g_waiter_init(&w, true);
+    g_waiter_init(&w, cancellable);
     rc = g_wait(&w, deadline);
     return rc == -ETIMEDOUT ? 0 : rc;
+}
+
+int g_sleep_until(int64_t deadline)
+{
+    return sleep_until(deadline, true);
 }
 
 /* Back-off bounds of g_poll_until. */
@@ -154,13 +160,10 @@ int g_poll_until(int (*attempt)(void *), void *arg, int64_t deadline,
             return rc;
         if (deadline < 0)
             return -EINVAL;
-        struct g_waiter w;
-
         if (now >= deadline)
             return -ETIMEDOUT;
-        g_waiter_init(&w, cancellable);
-        if (g_wait(&w, now + pause < deadline ? now + pause : deadline) ==
-            -ECANCELED)
+        if (sleep_until(now + pause < deadline ? now + pause : deadline,
+                        cancellable) == -ECANCELED)
             return -ECANCELED;
         if (pause < POLL_MAX_NS)
             pause *= 2;

@@ -10,6 +10,8 @@
 #define G_WORKER_H
 
 #include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "shim/shim.h"
@@ -72,25 +74,44 @@ void g_cancel_wait_end(struct g_thread *self);
 /* shim/cancel.c: in the scheduler, end the waits of canceled threads. */
 void g_cancel_drain(struct g_worker *wk);
 
+/*
+ * A spinlock for a few instructions' worth of state, never held across a
+ * park. A holder may be an OS thread that got preempted, so a waiter stops
+ * burning its CPU after a while. Any thread.
+ */
+static inline void g_spin_acquire(_Atomic int *lock)
+{
+    int spins = 0;
+
+    for (;;) {
+        int expected = 0;
+
+        if (atomic_compare_exchange_weak_explicit(
+                lock, &expected, 1, memory_order_acquire, memory_order_relaxed))
+            return;
+        while (atomic_load_explicit(lock, memory_order_relaxed)) {
+            if (++spins < 1000)
+                __builtin_ia32_pause();
+            else
+                syscall(SYS_sched_yield);
+        }
+    }
+}
+
+static inline void g_spin_release(_Atomic int *lock)
+{
+    atomic_store_explicit(lock, 0, memory_order_release);
+}
+
 /* The per-thread spinlock guarding join and cancel state. */
 static inline void g_thread_lock(struct g_thread *t)
 {
-    int expected;
-
-    for (;;) {
-        expected = 0;
-        if (atomic_compare_exchange_weak_explicit(&t->join_lock, &expected, 1,
-                                                  memory_order_acquire,
-                                                  memory_order_relaxed))
-            return;
-        while (atomic_load_explicit(&t->join_lock, memory_order_relaxed))
-            __builtin_ia32_pause();
-    }
+    g_spin_acquire(&t->join_lock);
 }
 
 static inline void g_thread_unlock(struct g_thread *t)
 {
-    atomic_store_explicit(&t->join_lock, 0, memory_order_release);
+    g_spin_release(&t->join_lock);
 }
 
 #endif
