@@ -10,6 +10,7 @@
 
 #include <dlfcn.h>
 #include <stddef.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 _Atomic bool g_real_ready;
@@ -83,13 +84,62 @@ int (*real_nanosleep)(const struct timespec *, struct timespec *);
 int (*real_clock_nanosleep)(clockid_t, int, const struct timespec *,
                             struct timespec *);
 
+ssize_t (*real_read)(int fd, void *buf, size_t n);
+ssize_t (*real_write)(int fd, const void *buf, size_t n);
+ssize_t (*real_readv)(int fd, const struct iovec *iov, int iovcnt);
+ssize_t (*real_writev)(int fd, const struct iovec *iov, int iovcnt);
+ssize_t (*real_preadv2)(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags);
+ssize_t (*real_pwritev2)(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags);
+ssize_t (*real___read_chk)(int fd, void *buf, size_t n, size_t buflen);
+ssize_t (*real_recv)(int fd, void *buf, size_t n, int flags);
+ssize_t (*real_recvfrom)(int fd, void *buf, size_t n, int flags, struct sockaddr *addr, socklen_t *addrlen);
+ssize_t (*real_recvmsg)(int fd, struct msghdr *msg, int flags);
+int (*real_recvmmsg)(int fd, struct mmsghdr *vec, unsigned int vlen, int flags, struct timespec *timeout);
+ssize_t (*real___recv_chk)(int fd, void *buf, size_t n, size_t buflen, int flags);
+ssize_t (*real___recvfrom_chk)(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *addr, socklen_t *addrlen);
+ssize_t (*real_send)(int fd, const void *buf, size_t n, int flags);
+ssize_t (*real_sendto)(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t addrlen);
+ssize_t (*real_sendmsg)(int fd, const struct msghdr *msg, int flags);
+int (*real_sendmmsg)(int fd, struct mmsghdr *vec, unsigned int vlen, int flags);
+ssize_t (*real_sendfile)(int out, int in, off_t *offset, size_t count);
+ssize_t (*real_sendfile64)(int out, int in, off64_t *offset, size_t count);
+int (*real_socket)(int domain, int type, int protocol);
+int (*real_socketpair)(int domain, int type, int protocol, int sv[2]);
+int (*real_accept)(int fd, struct sockaddr *addr, socklen_t *addrlen);
+int (*real_accept4)(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+int (*real_connect)(int fd, const struct sockaddr *addr, socklen_t addrlen);
+int (*real_pipe)(int fds[2]);
+int (*real_pipe2)(int fds[2], int flags);
+int (*real_close)(int fd);
+int (*real_close_range)(unsigned int first, unsigned int last, int flags);
+void (*real_closefrom)(int lowfd);
+int (*real_fclose)(FILE *f);
+int (*real_pclose)(FILE *f);
+int (*real_dup)(int fd);
+int (*real_dup2)(int fd, int fd2);
+int (*real_dup3)(int fd, int fd2, int flags);
+int (*real_fcntl)(int fd, int cmd, ...);
+int (*real_fcntl64)(int fd, int cmd, ...);
+int (*real_ioctl)(int fd, unsigned long request, ...);
+int (*real_poll)(struct pollfd *fds, nfds_t n, int timeout);
+int (*real_ppoll)(struct pollfd *fds, nfds_t n, const struct timespec *timeout, const sigset_t *sigmask);
+int (*real___poll_chk)(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen);
+int (*real___ppoll_chk)(struct pollfd *fds, nfds_t n, const struct timespec *timeout, const sigset_t *sigmask, size_t fdslen);
+int (*real_select)(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *timeout);
+int (*real_pselect)(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *timeout, const sigset_t *sigmask);
+int (*real_epoll_wait)(int epfd, struct epoll_event *ev, int max, int timeout);
+int (*real_epoll_pwait)(int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *sigmask);
+int (*real_epoll_pwait2)(int epfd, struct epoll_event *ev, int max, const struct timespec *timeout, const sigset_t *sigmask);
+
 /* One row per real function: its name, the glibc version to bind (NULL:
  * the default one), and the slot. */
-static const struct {
+struct row {
     const char *name;
     const char *version;
     void **slot;
-} table[] = {
+};
+
+static const struct row table[] = {
     {"__libc_start_main", NULL, (void **)&real___libc_start_main},
     {"pthread_create", NULL, (void **)&real_pthread_create},
     {"pthread_join", NULL, (void **)&real_pthread_join},
@@ -155,6 +205,57 @@ static const struct {
     {"usleep", NULL, (void **)&real_usleep},
     {"nanosleep", NULL, (void **)&real_nanosleep},
     {"clock_nanosleep", NULL, (void **)&real_clock_nanosleep},
+    {"read", NULL, (void **)&real_read},
+    {"write", NULL, (void **)&real_write},
+    {"readv", NULL, (void **)&real_readv},
+    {"writev", NULL, (void **)&real_writev},
+    {"__read_chk", NULL, (void **)&real___read_chk},
+    {"recv", NULL, (void **)&real_recv},
+    {"recvfrom", NULL, (void **)&real_recvfrom},
+    {"recvmsg", NULL, (void **)&real_recvmsg},
+    {"recvmmsg", NULL, (void **)&real_recvmmsg},
+    {"__recv_chk", NULL, (void **)&real___recv_chk},
+    {"__recvfrom_chk", NULL, (void **)&real___recvfrom_chk},
+    {"send", NULL, (void **)&real_send},
+    {"sendto", NULL, (void **)&real_sendto},
+    {"sendmsg", NULL, (void **)&real_sendmsg},
+    {"sendmmsg", NULL, (void **)&real_sendmmsg},
+    {"sendfile", NULL, (void **)&real_sendfile},
+    {"sendfile64", NULL, (void **)&real_sendfile64},
+    {"socket", NULL, (void **)&real_socket},
+    {"socketpair", NULL, (void **)&real_socketpair},
+    {"accept", NULL, (void **)&real_accept},
+    {"accept4", NULL, (void **)&real_accept4},
+    {"connect", NULL, (void **)&real_connect},
+    {"pipe", NULL, (void **)&real_pipe},
+    {"pipe2", NULL, (void **)&real_pipe2},
+    {"close", NULL, (void **)&real_close},
+    {"fclose", NULL, (void **)&real_fclose},
+    {"pclose", NULL, (void **)&real_pclose},
+    {"dup", NULL, (void **)&real_dup},
+    {"dup2", NULL, (void **)&real_dup2},
+    {"dup3", NULL, (void **)&real_dup3},
+    {"fcntl", NULL, (void **)&real_fcntl},
+    {"fcntl64", NULL, (void **)&real_fcntl64},
+    {"ioctl", NULL, (void **)&real_ioctl},
+    {"poll", NULL, (void **)&real_poll},
+    {"ppoll", NULL, (void **)&real_ppoll},
+    {"__poll_chk", NULL, (void **)&real___poll_chk},
+    {"__ppoll_chk", NULL, (void **)&real___ppoll_chk},
+    {"select", NULL, (void **)&real_select},
+    {"pselect", NULL, (void **)&real_pselect},
+    {"epoll_wait", NULL, (void **)&real_epoll_wait},
+    {"epoll_pwait", NULL, (void **)&real_epoll_pwait},
+};
+
+/* Newer than some glibc we may meet: a NULL slot makes the hook answer
+ * ENOSYS. */
+static const struct row optional[] = {
+    {"preadv2", NULL, (void **)&real_preadv2},
+    {"pwritev2", NULL, (void **)&real_pwritev2},
+    {"close_range", NULL, (void **)&real_close_range},
+    {"closefrom", NULL, (void **)&real_closefrom},
+    {"epoll_pwait2", NULL, (void **)&real_epoll_pwait2},
 };
 
 void g_real_init(void)
@@ -169,11 +270,13 @@ void g_real_init(void)
         if (!fn) {
             static const char msg[] = "libgreen: a libc function is missing\n";
 
-            write(2, msg, sizeof(msg) - 1);
+            syscall(SYS_write, 2, msg, sizeof(msg) - 1); /* not our hook */
             _exit(2);
         }
         *table[i].slot = fn;
     }
+    for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++)
+        *optional[i].slot = dlsym(RTLD_NEXT, optional[i].name);
     g_real_ready = true;
 }
 

@@ -14,6 +14,12 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <poll.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 
 extern _Atomic bool g_real_ready;
@@ -111,5 +117,81 @@ extern int (*real_nanosleep)(const struct timespec *req, struct timespec *rem);
 extern int (*real_clock_nanosleep)(clockid_t clock, int flags,
                                    const struct timespec *req,
                                    struct timespec *rem);
+
+extern ssize_t (*real_read)(int fd, void *buf, size_t n);
+extern ssize_t (*real_write)(int fd, const void *buf, size_t n);
+extern ssize_t (*real_readv)(int fd, const struct iovec *iov, int iovcnt);
+extern ssize_t (*real_writev)(int fd, const struct iovec *iov, int iovcnt);
+extern ssize_t (*real_preadv2)(int fd, const struct iovec *iov, int iovcnt,
+                               off_t offset, int flags);
+extern ssize_t (*real_pwritev2)(int fd, const struct iovec *iov, int iovcnt,
+                                off_t offset, int flags);
+extern ssize_t (*real___read_chk)(int fd, void *buf, size_t n, size_t buflen);
+extern ssize_t (*real_recv)(int fd, void *buf, size_t n, int flags);
+extern ssize_t (*real_recvfrom)(int fd, void *buf, size_t n, int flags,
+                                struct sockaddr *addr, socklen_t *addrlen);
+extern ssize_t (*real_recvmsg)(int fd, struct msghdr *msg, int flags);
+extern int (*real_recvmmsg)(int fd, struct mmsghdr *vec, unsigned int vlen,
+                            int flags, struct timespec *timeout);
+extern ssize_t (*real___recv_chk)(int fd, void *buf, size_t n, size_t buflen,
+                                  int flags);
+extern ssize_t (*real___recvfrom_chk)(int fd, void *buf, size_t n,
+                                      size_t buflen, int flags,
+                                      struct sockaddr *addr,
+                                      socklen_t *addrlen);
+extern ssize_t (*real_send)(int fd, const void *buf, size_t n, int flags);
+extern ssize_t (*real_sendto)(int fd, const void *buf, size_t n, int flags,
+                              const struct sockaddr *addr, socklen_t addrlen);
+extern ssize_t (*real_sendmsg)(int fd, const struct msghdr *msg, int flags);
+extern int (*real_sendmmsg)(int fd, struct mmsghdr *vec, unsigned int vlen,
+                            int flags);
+extern ssize_t (*real_sendfile)(int out, int in, off_t *offset, size_t count);
+extern ssize_t (*real_sendfile64)(int out, int in, off64_t *offset,
+                                  size_t count);
+
+extern int (*real_socket)(int domain, int type, int protocol);
+extern int (*real_socketpair)(int domain, int type, int protocol, int sv[2]);
+extern int (*real_accept)(int fd, struct sockaddr *addr, socklen_t *addrlen);
+extern int (*real_accept4)(int fd, struct sockaddr *addr, socklen_t *addrlen,
+                           int flags);
+extern int (*real_connect)(int fd, const struct sockaddr *addr,
+                           socklen_t addrlen);
+extern int (*real_pipe)(int fds[2]);
+extern int (*real_pipe2)(int fds[2], int flags);
+
+extern int (*real_close)(int fd);
+extern int (*real_close_range)(unsigned int first, unsigned int last,
+                               int flags);
+extern void (*real_closefrom)(int lowfd);
+extern int (*real_fclose)(FILE *f);
+extern int (*real_pclose)(FILE *f);
+extern int (*real_dup)(int fd);
+extern int (*real_dup2)(int fd, int fd2);
+extern int (*real_dup3)(int fd, int fd2, int flags);
+extern int (*real_fcntl)(int fd, int cmd, ...);
+extern int (*real_fcntl64)(int fd, int cmd, ...);
+extern int (*real_ioctl)(int fd, unsigned long request, ...);
+
+extern int (*real_poll)(struct pollfd *fds, nfds_t n, int timeout);
+extern int (*real_ppoll)(struct pollfd *fds, nfds_t n,
+                         const struct timespec *timeout,
+                         const sigset_t *sigmask);
+extern int (*real___poll_chk)(struct pollfd *fds, nfds_t n, int timeout,
+                              size_t fdslen);
+extern int (*real___ppoll_chk)(struct pollfd *fds, nfds_t n,
+                               const struct timespec *timeout,
+                               const sigset_t *sigmask, size_t fdslen);
+extern int (*real_select)(int nfds, fd_set *r, fd_set *w, fd_set *e,
+                          struct timeval *timeout);
+extern int (*real_pselect)(int nfds, fd_set *r, fd_set *w, fd_set *e,
+                           const struct timespec *timeout,
+                           const sigset_t *sigmask);
+extern int (*real_epoll_wait)(int epfd, struct epoll_event *ev, int max,
+                              int timeout);
+extern int (*real_epoll_pwait)(int epfd, struct epoll_event *ev, int max,
+                               int timeout, const sigset_t *sigmask);
+extern int (*real_epoll_pwait2)(int epfd, struct epoll_event *ev, int max,
+                                const struct timespec *timeout,
+                                const sigset_t *sigmask);
 
 #endif

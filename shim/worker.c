@@ -10,6 +10,7 @@
  * stack pool and waits in uv_run() for I/O, a timer or a wake-up.
  */
 #include "shim/worker.h"
+#include "shim/fdtable.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 
 struct g_worker *g_workers;
 int g_nworkers;
+bool g_runtime_live;
 
 /* Stacks pooled per worker; past this, freed stacks are unmapped. */
 #define POOL_MAX 256
@@ -40,7 +42,10 @@ void g_worker_wakeup(struct g_worker *wk)
     uint64_t one = 1;
     int saved_errno = errno;
 
-    while (write(wk->wakeup_fd, &one, sizeof(one)) < 0 && errno == EINTR)
+    /* Raw system calls here and below: libc's read and write are our own
+     * hooks, and this runs on green threads too. */
+    while (syscall(SYS_write, wk->wakeup_fd, &one, sizeof(one)) < 0 &&
+           errno == EINTR)
         ;
     errno = saved_errno;
 }
@@ -53,8 +58,16 @@ static void on_wakeup(uv_poll_t *handle, int status, int events)
     (void)status;
     (void)events;
     /* The scheduler drains the inbox after every uv_run. */
-    while (read(wk->wakeup_fd, &count, sizeof(count)) < 0 && errno == EINTR)
+    while (syscall(SYS_read, wk->wakeup_fd, &count, sizeof(count)) < 0 &&
+           errno == EINTR)
         ;
+}
+
+static void on_fd_events(uv_poll_t *handle, int status, int events)
+{
+    (void)status;
+    (void)events;
+    g_fdwait_dispatch(handle->data);
 }
 
 static void on_alarm(uv_timer_t *handle)
@@ -178,6 +191,19 @@ static void worker_main(void *arg)
     sched_loop(wk);
 }
 
+/* The program may close every fd it does not know (daemons do): our own
+ * must survive that (interpose/io_fd.c). */
+static void reserve_fds(struct g_worker *wk)
+{
+    g_fd_reserve(wk->wakeup_fd);
+    g_fd_reserve(wk->fd_epoll);
+    g_fd_reserve(uv_backend_fd(&wk->loop));
+    g_fd_reserve(wk->loop.async_io_watcher.fd);
+    g_fd_reserve(wk->loop.async_wfd);
+    g_fd_reserve(wk->loop.signal_pipefd[0]);
+    g_fd_reserve(wk->loop.signal_pipefd[1]);
+}
+
 static void worker_init(struct g_worker *wk, int index)
 {
     wk->index = index;
@@ -192,13 +218,19 @@ static void worker_init(struct g_worker *wk, int index)
     atomic_init(&wk->load, 0);
     wk->wakeup_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     wk->wakeup.data = wk;
-    if (wk->wakeup_fd < 0 || uv_loop_init(&wk->loop) != 0 ||
+    wk->fd_poll.data = wk;
+    g_fdwait_init(wk);
+    if (wk->wakeup_fd < 0 || wk->fd_epoll < 0 || !wk->watches ||
+        uv_loop_init(&wk->loop) != 0 ||
         uv_poll_init(&wk->loop, &wk->wakeup, wk->wakeup_fd) != 0 ||
         uv_poll_start(&wk->wakeup, UV_READABLE, on_wakeup) != 0 ||
+        uv_poll_init(&wk->loop, &wk->fd_poll, wk->fd_epoll) != 0 ||
+        uv_poll_start(&wk->fd_poll, UV_READABLE, on_fd_events) != 0 ||
         uv_timer_init(&wk->loop, &wk->alarm) != 0) {
         fprintf(stderr, "libgreen: cannot start worker %d's loop\n", index);
         _exit(2);
     }
+    reserve_fds(wk);
 }
 
 _Noreturn void g_runtime_run(void *(*start)(void *), void *arg)
@@ -239,6 +271,7 @@ _Noreturn void g_runtime_run(void *(*start)(void *), void *arg)
         fprintf(stderr, "libgreen: cannot map main()'s stack\n");
         _exit(2);
     }
+    g_runtime_live = true;
     main_thread = g_thread_from_id(id);
     main_thread->is_main = true;
     sched_loop(&g_workers[0]);
@@ -255,4 +288,5 @@ void g_runtime_forked(void)
      * passes through, and the thread that forked runs on as a plain one. */
     g_tls_self = NULL;
     g_tls_worker = NULL;
+    g_runtime_live = false;
 }

@@ -43,16 +43,31 @@ struct g_worker {
                       worker, read by the loop (wakeup) */
     uv_poll_t wakeup;
     uv_timer_t alarm; /* armed for timers.min before the loop waits */
+
+    /* Waiting for fds (fdwait.c): an epoll of our own, watched by fd_poll,
+     * and this worker's watch records, in chunks as fdtable.c's. */
+    int fd_epoll;
+    uv_poll_t fd_poll;
+    struct g_fdwatch *_Atomic *watches;
     pthread_t os_thread;
 } __attribute__((aligned(64)));
 
 extern struct g_worker *g_workers;
 extern int g_nworkers;
+/* The workers run (false before they start, and in a forked child). */
+extern bool g_runtime_live;
 extern __thread struct g_worker *g_tls_worker
     __attribute__((tls_model("initial-exec")));
 
 /* shim/worker.c: wake a worker that sleeps in its loop; any thread. */
 void g_worker_wakeup(struct g_worker *wk);
+
+/* shim/fdwait.c: set up a worker's epoll; take fd out of it and wake its
+ * waiters with -EBADF (any thread, under fd's lock); wake the waiters of
+ * what the epoll reports (the worker's scheduler). */
+void g_fdwait_init(struct g_worker *wk);
+void g_fdwait_forget(struct g_worker *wk, int fd);
+void g_fdwait_dispatch(struct g_worker *wk);
 
 /* shim/sched.c */
 void g_sched_make_runnable(struct g_worker *wk, struct g_thread *t);

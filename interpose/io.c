@@ -1,0 +1,138 @@
+/*
+ * interpose/io.c: the tries of one blocking read or write (io.h).
+ *
+ * Each try is non-blocking without touching the file description's flags:
+ * MSG_DONTWAIT on sockets, RWF_NOWAIT on pipes, and for other pollable
+ * files (eventfd, tty) a zero-timeout poll before the real call. A blocking
+ * write on a stream socket or a pipe writes everything, as natively, so a
+ * try that moved part of it advances a copy of the iov and the loop goes
+ * on; so does a read with MSG_WAITALL. Green threads only.
+ */
+#include "interpose/io.h"
+
+#include <string.h>
+#include <sys/mman.h>
+
+/* iov entries copied on the stack; more are mapped. */
+#define SMALL_IOV 8
+
+struct g_thread *io_enter(int fd, enum g_fd_kind *kind)
+{
+    struct g_thread *self = hook_enter();
+
+    if (!self)
+        return NULL;
+    g_testcancel();
+    *kind = g_fd_kind(fd);
+    return *kind == G_FD_FILE ? NULL : self;
+}
+
+/* Step work's iov past n bytes; true when nothing is left. */
+static bool advance(struct msghdr *work, size_t n)
+{
+    /* Ancillary data and the address go with the first bytes only. */
+    work->msg_control = NULL;
+    work->msg_controllen = 0;
+    while (work->msg_iovlen > 0 && n >= work->msg_iov->iov_len) {
+        n -= work->msg_iov->iov_len;
+        work->msg_iov++;
+        work->msg_iovlen--;
+    }
+    if (work->msg_iovlen > 0) {
+        work->msg_iov->iov_base = (char *)work->msg_iov->iov_base + n;
+        work->msg_iov->iov_len -= n;
+    }
+    while (work->msg_iovlen > 0 && work->msg_iov->iov_len == 0) {
+        work->msg_iov++;
+        work->msg_iovlen--;
+    }
+    return work->msg_iovlen == 0;
+}
+
+static long try_once(struct io_op *op)
+{
+    struct msghdr *m = op->work;
+    int cnt = (int)m->msg_iovlen;
+    ssize_t rc;
+
+    switch (op->kind) {
+    case G_FD_STREAM:
+    case G_FD_SOCKET:
+        rc = op->write ? real_sendmsg(op->fd, m, op->flags | MSG_DONTWAIT)
+                       : real_recvmsg(op->fd, m, op->flags | MSG_DONTWAIT);
+        break;
+    case G_FD_FIFO:
+        if (real_preadv2 && real_pwritev2) {
+            rc = op->write ? real_pwritev2(op->fd, m->msg_iov, cnt, -1,
+                                           RWF_NOWAIT)
+                           : real_preadv2(op->fd, m->msg_iov, cnt, -1,
+                                          RWF_NOWAIT);
+            if (rc >= 0 || errno != EOPNOTSUPP)
+                break;
+        }
+        op->kind = G_FD_POLL; /* a kernel without RWF_NOWAIT on pipes */
+        /* fall through */
+    default:
+        if (!g_fd_ready(op->fd, op->write ? POLLOUT : POLLIN))
+            return -EAGAIN;
+        rc = op->write ? real_writev(op->fd, m->msg_iov, cnt)
+                       : real_readv(op->fd, m->msg_iov, cnt);
+    }
+    return rc < 0 ? -errno : rc;
+}
+
+static long io_try(void *arg)
+{
+    struct io_op *op = arg;
+
+    for (;;) {
+        long rc = try_once(op);
+
+        if (rc < 0) /* after some progress, an error ends the call */
+            return rc != -EAGAIN && op->done ? (long)op->done : rc;
+        if (!op->all)
+            return rc;
+        op->done += (size_t)rc;
+        if (rc == 0 || advance(op->work, (size_t)rc))
+            return (long)op->done; /* EOF, or everything moved */
+    }
+}
+
+long io_run(struct io_op *op)
+{
+    bool sock = op->kind == G_FD_STREAM || op->kind == G_FD_SOCKET;
+    struct iovec small[SMALL_IOV], *iov = small;
+    size_t size = op->msg->msg_iovlen * sizeof(*iov);
+    struct msghdr copy;
+    long rc;
+
+    op->done = 0;
+    op->all = op->write ? op->kind == G_FD_STREAM || op->kind == G_FD_FIFO
+                        : op->kind == G_FD_STREAM && (op->flags & MSG_WAITALL);
+    op->work = op->msg;
+    if (op->all) {
+        if (op->msg->msg_iovlen > SMALL_IOV) {
+            iov = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (iov == MAP_FAILED)
+                return -ENOMEM;
+        }
+        memcpy(iov, op->msg->msg_iov, size);
+        copy = *op->msg;
+        copy.msg_iov = iov;
+        op->work = &copy;
+    }
+    rc = g_io_block(op->fd, op->write ? POLLOUT : POLLIN,
+                    sock ? (op->write ? SO_SNDTIMEO : SO_RCVTIMEO) : 0, io_try,
+                    op);
+    if (rc < 0 && op->done)
+        rc = (long)op->done; /* a timeout or a close after some progress */
+    if (op->all && !op->write) {
+        /* What recvmsg reports about the first try's message. */
+        op->msg->msg_namelen = copy.msg_namelen;
+        op->msg->msg_flags = copy.msg_flags;
+    }
+    if (iov != small)
+        munmap(iov, size);
+    return rc;
+}

@@ -1,0 +1,178 @@
+/*
+ * interpose/io_batch.c: the calls that move many messages or a whole file:
+ * recvmmsg, sendmmsg, sendfile (and sendfile64, its other name).
+ *
+ * On a green thread each is a loop of non-blocking tries with waits between
+ * (g_io_block): recvmmsg waits, as natively, until vlen messages came
+ * (MSG_WAITFORONE: one) and checks its timeout only after each message;
+ * sendmmsg sends them all. sendfile has no per-call non-blocking flag, so
+ * each try sets O_NONBLOCK on the output for the span of the real call,
+ * under the fd's lock (fd.h). Runs on any thread.
+ */
+/* This file defines both names of the call (the 64-bit-offset one too),
+ * which the build's _FILE_OFFSET_BITS=64 would make one. */
+#undef _FILE_OFFSET_BITS
+
+#include "interpose/io.h"
+
+#include <fcntl.h>
+#include <sys/sendfile.h>
+#include <sys/syscall.h>
+
+static bool is_socket(enum g_fd_kind kind)
+{
+    return kind == G_FD_STREAM || kind == G_FD_SOCKET;
+}
+
+struct mmsg_call {
+    int fd;
+    struct mmsghdr *vec;
+    unsigned vlen;
+    int flags;
+    int64_t until; /* recvmmsg's timeout as a deadline, or G_NEVER */
+    unsigned done; /* messages moved so far */
+};
+
+/* After some messages, an error ends the call with their count. */
+static long progress_or(struct mmsg_call *c, long err)
+{
+    return err != -EAGAIN && c->done ? (long)c->done : err;
+}
+
+static long try_recvmmsg(void *arg)
+{
+    struct mmsg_call *c = arg;
+
+    while (c->done < c->vlen) {
+        int rc = real_recvmmsg(c->fd, c->vec + c->done, c->vlen - c->done,
+                               c->flags | MSG_DONTWAIT, NULL);
+
+        if (rc < 0)
+            return progress_or(c, -errno);
+        c->done += (unsigned)rc;
+        if ((c->flags & MSG_WAITFORONE) || g_now() >= c->until)
+            break;
+    }
+    return c->done;
+}
+
+G_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen,
+                      int flags, struct timespec *timeout)
+{
+    struct mmsg_call c = {fd, vec, vlen, flags, G_NEVER, 0};
+    enum g_fd_kind kind;
+    long rc;
+
+    if (!io_enter(fd, &kind) || !is_socket(kind) ||
+        (timeout && g_deadline_after(timeout, &c.until) != 0))
+        return real_recvmmsg(fd, vec, vlen, flags, timeout);
+    rc = g_io_block(fd, POLLIN, SO_RCVTIMEO, try_recvmmsg, &c);
+    if (rc < 0 && c.done)
+        rc = c.done;
+    if (rc >= 0 && timeout) {
+        /* Linux writes back the time that was left. */
+        int64_t left = c.until - g_now();
+
+        left = left > 0 ? left : 0;
+        timeout->tv_sec = left / 1000000000;
+        timeout->tv_nsec = left % 1000000000;
+    }
+    return (int)g_ret(rc);
+}
+
+static long try_sendmmsg(void *arg)
+{
+    struct mmsg_call *c = arg;
+
+    while (c->done < c->vlen) {
+        int rc = real_sendmmsg(c->fd, c->vec + c->done, c->vlen - c->done,
+                               c->flags | MSG_DONTWAIT);
+
+        if (rc < 0)
+            return progress_or(c, -errno);
+        c->done += (unsigned)rc;
+    }
+    return c->done;
+}
+
+G_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen,
+                      int flags)
+{
+    struct mmsg_call c = {fd, vec, vlen, flags, G_NEVER, 0};
+    enum g_fd_kind kind;
+    long rc;
+
+    if (!io_enter(fd, &kind) || !is_socket(kind))
+        return real_sendmmsg(fd, vec, vlen, flags);
+    rc = g_io_block(fd, POLLOUT, SO_SNDTIMEO, try_sendmmsg, &c);
+    if (rc < 0 && c.done)
+        rc = c.done;
+    return (int)g_ret(rc);
+}
+
+struct sendfile_call {
+    int out, in;
+    off_t *offset;
+    size_t left;
+    size_t done;
+};
+
+/* One real sendfile with the output non-blocking: its result or -errno.
+ * *blocking says whether the program has the output blocking. */
+static long sendfile_once(struct sendfile_call *c, bool *blocking)
+{
+    long flags, rc;
+
+    g_fd_lock(c->out);
+    /* Raw fcntl: libc's is our own hook, which takes this lock. */
+    flags = syscall(SYS_fcntl, c->out, F_GETFL);
+    *blocking = flags >= 0 && !(flags & O_NONBLOCK);
+    if (*blocking)
+        syscall(SYS_fcntl, c->out, F_SETFL, flags | O_NONBLOCK);
+    rc = real_sendfile(c->out, c->in, c->offset, c->left);
+    if (rc < 0)
+        rc = -errno;
+    if (*blocking)
+        syscall(SYS_fcntl, c->out, F_SETFL, flags);
+    g_fd_unlock(c->out);
+    return rc;
+}
+
+static long try_sendfile(void *arg)
+{
+    struct sendfile_call *c = arg;
+    bool blocking = true;
+
+    /* A blocking sendfile sends everything; a non-blocking one, once. */
+    while (c->left > 0 && blocking) {
+        long rc = sendfile_once(c, &blocking);
+
+        if (rc < 0)
+            return rc != -EAGAIN && c->done ? (long)c->done : rc;
+        if (rc == 0)
+            break; /* the input ended */
+        c->done += (size_t)rc;
+        c->left -= (size_t)rc;
+    }
+    return (long)c->done;
+}
+
+G_EXPORT ssize_t sendfile(int out, int in, off_t *offset, size_t count)
+{
+    struct sendfile_call c = {out, in, offset, count, 0};
+    enum g_fd_kind kind;
+    long rc;
+
+    if (!io_enter(out, &kind))
+        return real_sendfile(out, in, offset, count);
+    rc = g_io_block(out, POLLOUT, is_socket(kind) ? SO_SNDTIMEO : 0,
+                    try_sendfile, &c);
+    if (rc < 0 && c.done)
+        rc = (long)c.done;
+    return g_ret(rc);
+}
+
+G_EXPORT ssize_t sendfile64(int out, int in, off64_t *offset, size_t count)
+{
+    return sendfile(out, in, (off_t *)offset, count);
+}

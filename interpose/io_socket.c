@@ -1,0 +1,177 @@
+/*
+ * interpose/io_socket.c: the calls that make fds (socket, socketpair, pipe,
+ * pipe2, accept, accept4) and connect.
+ *
+ * Making an fd tells the fd table its kind at once, on any thread. A green
+ * thread's accept and connect are the two blocking socket calls with no
+ * per-call non-blocking flag: accept waits until a zero-timeout poll finds
+ * a connection queued and takes it under the fd's lock, so green threads
+ * of several workers accepting on one socket never block their worker on a
+ * connection another one took; connect sets O_NONBLOCK for the span of the
+ * real call only, under the same lock, then waits for the handshake.
+ */
+#include "interpose/io.h"
+
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static enum g_fd_kind kind_of_type(int type)
+{
+    return (type & 0xf) == SOCK_STREAM ? G_FD_STREAM : G_FD_SOCKET;
+}
+
+G_EXPORT int socket(int domain, int type, int protocol)
+{
+    int fd;
+
+    hook_enter();
+    fd = real_socket(domain, type, protocol);
+    if (fd >= 0)
+        g_fd_set_kind(fd, kind_of_type(type));
+    return fd;
+}
+
+G_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
+{
+    int rc;
+
+    hook_enter();
+    rc = real_socketpair(domain, type, protocol, sv);
+    if (rc == 0) {
+        g_fd_set_kind(sv[0], kind_of_type(type));
+        g_fd_set_kind(sv[1], kind_of_type(type));
+    }
+    return rc;
+}
+
+G_EXPORT int pipe2(int fds[2], int flags)
+{
+    int rc;
+
+    hook_enter();
+    rc = real_pipe2(fds, flags);
+    if (rc == 0) {
+        g_fd_set_kind(fds[0], G_FD_FIFO);
+        g_fd_set_kind(fds[1], G_FD_FIFO);
+    }
+    return rc;
+}
+
+G_EXPORT int pipe(int fds[2])
+{
+    return pipe2(fds, 0);
+}
+
+struct accept_call {
+    int fd;
+    struct sockaddr *addr;
+    socklen_t *addrlen;
+    int flags;
+};
+
+/* One try: take a queued connection, if the listening socket has one. */
+static long try_accept(void *arg)
+{
+    struct accept_call *c = arg;
+    long rc = -EAGAIN;
+
+    g_fd_lock(c->fd);
+    /* Ready also on an error, which the real call then reports. */
+    if (g_fd_ready(c->fd, POLLIN)) {
+        rc = real_accept4(c->fd, c->addr, c->addrlen, c->flags);
+        if (rc < 0)
+            rc = -errno;
+    }
+    g_fd_unlock(c->fd);
+    return rc;
+}
+
+G_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen,
+                     int flags)
+{
+    struct accept_call c = {fd, addr, addrlen, flags};
+    enum g_fd_kind kind;
+    long rc;
+
+    if (!io_enter(fd, &kind)) {
+        rc = real_accept4(fd, addr, addrlen, flags);
+    } else {
+        /* SO_RCVTIMEO bounds a blocking accept too. */
+        rc = g_ret(g_io_block(fd, POLLIN, SO_RCVTIMEO, try_accept, &c));
+    }
+    if (rc >= 0)
+        g_fd_set_kind((int)rc, g_fd_kind(fd)); /* the listener's type */
+    return (int)rc;
+}
+
+G_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
+{
+    return accept4(fd, addr, addrlen, 0);
+}
+
+/* The real connect with O_NONBLOCK set for its span: 0 or -errno.
+ * *blocking says whether the program had the description blocking. */
+static int connect_once(int fd, const struct sockaddr *addr, socklen_t len,
+                        bool *blocking)
+{
+    long flags;
+    int rc;
+
+    g_fd_lock(fd);
+    /* Raw fcntl: libc's is our own hook, which takes this lock. */
+    flags = syscall(SYS_fcntl, fd, F_GETFL);
+    *blocking = flags >= 0 && !(flags & O_NONBLOCK);
+    if (*blocking)
+        syscall(SYS_fcntl, fd, F_SETFL, flags | O_NONBLOCK);
+    rc = real_connect(fd, addr, len) == 0 ? 0 : -errno;
+    if (*blocking)
+        syscall(SYS_fcntl, fd, F_SETFL, flags);
+    g_fd_unlock(fd);
+    return rc;
+}
+
+/* May park. The rest of a blocking connect that came back EINPROGRESS. */
+static int finish_connect(int fd)
+{
+    int64_t deadline = g_fd_sock_deadline(fd, SO_SNDTIMEO);
+    int err = 0;
+    socklen_t len = sizeof(err);
+
+    while (!g_fd_ready(fd, POLLOUT)) {
+        int rc = g_wait_fd(fd, POLLOUT, deadline);
+
+        if (rc == -ETIMEDOUT)
+            return -EINPROGRESS; /* what SO_SNDTIMEO gives */
+        if (rc == -ECANCELED)
+            g_cancel_act(g_self());
+        if (rc < 0 && rc != -EPERM)
+            return rc;
+    }
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        return -errno;
+    return -err;
+}
+
+G_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    enum g_fd_kind kind;
+    bool blocking;
+    int rc;
+
+    if (!io_enter(fd, &kind) ||
+        (kind != G_FD_STREAM && kind != G_FD_SOCKET))
+        return real_connect(fd, addr, len);
+    rc = connect_once(fd, addr, len, &blocking);
+    /* A full AF_UNIX backlog: natively a blocking connect waits for room,
+     * which no event announces. */
+    for (int64_t pause = 50000; blocking && rc == -EAGAIN;
+         pause = pause < 2000000 ? pause * 2 : pause) {
+        if (g_sleep_until(g_now() + pause) == -ECANCELED)
+            g_cancel_act(g_self());
+        rc = connect_once(fd, addr, len, &blocking);
+    }
+    if (blocking && rc == -EINPROGRESS)
+        rc = finish_connect(fd);
+    return (int)g_ret(rc);
+}

@@ -1,0 +1,98 @@
+/*
+ * shim/fd.h: what libgreen knows of the program's file descriptors, and
+ * waiting for one to be ready.
+ *
+ * libgreen never changes the O_NONBLOCK flag of a file description the
+ * program uses, except for the span of one call under the fd's lock
+ * (connect, sendfile), because that flag belongs to the description: dup()ed
+ * fds, fork()ed children and a shell's terminal share it. A green thread's
+ * blocking call is instead a loop of non-blocking tries (MSG_DONTWAIT,
+ * RWF_NOWAIT, or poll with a zero timeout) and waits for readiness between
+ * them (shim/io.c). Functions return 0, a count or -errno, as in shim.h.
+ */
+#ifndef G_FD_H
+#define G_FD_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+/* What a descriptor refers to, for the way a green thread waits on it. */
+enum g_fd_kind {
+    G_FD_UNKNOWN, /* not looked at yet (or closed since) */
+    G_FD_STREAM,  /* SOCK_STREAM socket: blocking sends write everything */
+    G_FD_SOCKET,  /* any other socket */
+    G_FD_FIFO,    /* pipe or FIFO: RWF_NOWAIT tries */
+    G_FD_POLL,    /* other pollable file (eventfd, tty, ...): poll, then call */
+    G_FD_FILE,    /* regular file, directory, block device, or not an open
+                     fd: always ready, every call passes through */
+};
+
+/* --- the per-process fd table (shim/fdtable.c); any thread --- */
+
+/* The kind of fd, looked up once (fstat, SO_TYPE) and remembered until the
+ * fd is closed through libgreen. G_FD_FILE for a closed fd. */
+enum g_fd_kind g_fd_kind(int fd);
+/* Remember what a call that made fd already knows (socket, accept, pipe). */
+void g_fd_set_kind(int fd, enum g_fd_kind kind);
+/*
+ * Around a real close (or a dup2 onto fd): begin forgets fd's kind, takes
+ * it out of every worker's epoll and wakes its waiters with -EBADF; end
+ * lets new waits register again. Between the two, fd's lock is held, so no
+ * wait registers the number while it changes hands.
+ */
+void g_fd_close_begin(int fd);
+void g_fd_close_end(int fd);
+/* The first fd in [from, to] that some worker has registered for
+ * waiting, or -1: what a close_range must take out of the epolls. */
+int g_fd_next_watched(int from, int to);
+/* Whether fd is one of libgreen's own (a worker's epoll or eventfd), which
+ * the program must not close or replace. */
+bool g_fd_reserved(int fd);
+
+/*
+ * The lock of fd's O_NONBLOCK flag: held while a call turns the flag on for
+ * its own span, by the program's own F_SETFL/FIONBIO, and while a green
+ * thread reads the flag, so that none of them sees another's temporary
+ * value. Never held across a park.
+ */
+void g_fd_lock(int fd);
+void g_fd_unlock(int fd);
+/* Whether the program has fd's description in blocking mode; takes the
+ * lock. */
+bool g_fd_blocking(int fd);
+/* The deadline SO_RCVTIMEO or SO_SNDTIMEO (opt) sets for a call that starts
+ * now, or G_NEVER. */
+int64_t g_fd_sock_deadline(int fd, int opt);
+
+/* --- waiting (shim/fdwait.c); green threads only --- */
+
+/*
+ * May park. Wait until one of fds[0..n) may be ready for its events (POLLIN,
+ * POLLOUT, POLLPRI; errors and hang-ups always count) or deadline passes.
+ * Readiness is a hint: the caller tries its call again. Returns 0 (ready),
+ * -ETIMEDOUT, -EBADF if one of the fds was closed meanwhile, -EPERM if one
+ * of them cannot be waited for (a regular file: call it directly), or
+ * -ECANCELED if the thread was canceled.
+ */
+int g_wait_fds(const struct pollfd *fds, int n, int64_t deadline);
+/* g_wait_fds for one fd. */
+int g_wait_fd(int fd, short events, int64_t deadline);
+
+/*
+ * May park. A green thread's blocking call on fd as non-blocking tries
+ * (shim/io.c): try(arg) makes one and returns its result, or -EAGAIN for
+ * "would block". Between tries the thread waits for events on fd, if the
+ * program has the description in blocking mode, until the deadline that
+ * timeo sets (SO_RCVTIMEO or SO_SNDTIMEO; 0: none). Returns try's result,
+ * -EAGAIN if the description is non-blocking or the timeout passed, or
+ * -EBADF if fd was closed meanwhile. A cancel acts while it waits.
+ */
+long g_io_block(int fd, short events, int timeo, long (*try)(void *),
+                void *arg);
+/* Whether fd is ready for events now (poll with a zero timeout). */
+bool g_fd_ready(int fd, short events);
+
+#endif

@@ -1,0 +1,211 @@
+/*
+ * shim/fdtable.c: what libgreen remembers of each fd number.
+ *
+ * A record holds the fd's kind (looked up once), the lock of its O_NONBLOCK
+ * flag, and which workers registered it in their epoll for waiting, so that
+ * a close from any thread can take it out of all of them before the number
+ * is reused. The flag itself is never cached: the kernel's answer is read
+ * when a green thread is about to wait, so dup()ed fds, other processes and
+ * calls libgreen does not see can change it at will. Any thread; only
+ * system calls, no allocation beyond mmap (hooks may run in signal
+ * handlers).
+ */
+#include "shim/fdtable.h"
+#include "shim/worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static struct g_fd *_Atomic chunks[G_FD_CHUNKS];
+
+/* libgreen's own fds (below 1024; they are opened at start). */
+static _Atomic uint64_t reserved[1024 / 64];
+
+void *g_fd_chunk_map(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    return p == MAP_FAILED ? NULL : p;
+}
+
+struct g_fd *g_fd_record(int fd, bool create)
+{
+    struct g_fd *chunk, *fresh = NULL;
+    unsigned i = (unsigned)fd / G_FD_CHUNK;
+
+    if (fd < 0 || i >= G_FD_CHUNKS)
+        return NULL;
+    chunk = atomic_load_explicit(&chunks[i], memory_order_acquire);
+    if (!chunk && create) {
+        fresh = g_fd_chunk_map(G_FD_CHUNK * sizeof(*chunk));
+        if (!fresh)
+            return NULL;
+        if (atomic_compare_exchange_strong_explicit(&chunks[i], &chunk, fresh,
+                                                    memory_order_acq_rel,
+                                                    memory_order_acquire))
+            chunk = fresh;
+        else
+            munmap(fresh, G_FD_CHUNK * sizeof(*chunk)); /* another won */
+    }
+    return chunk ? &chunk[fd % G_FD_CHUNK] : NULL;
+}
+
+static enum g_fd_kind kind_of_socket(int fd)
+{
+    int type;
+    socklen_t len = sizeof(type);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
+        return G_FD_SOCKET;
+    return type == SOCK_STREAM ? G_FD_STREAM : G_FD_SOCKET;
+}
+
+static enum g_fd_kind look_up_kind(int fd)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) != 0)
+        return G_FD_FILE; /* not open: the real call says EBADF */
+    if (S_ISSOCK(st.st_mode))
+        return kind_of_socket(fd);
+    if (S_ISFIFO(st.st_mode))
+        return G_FD_FIFO;
+    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode))
+        return G_FD_FILE;
+    return G_FD_POLL;
+}
+
+enum g_fd_kind g_fd_kind(int fd)
+{
+    struct g_fd *rec = g_fd_record(fd, true);
+    enum g_fd_kind kind;
+
+    if (!rec)
+        return look_up_kind(fd);
+    kind = atomic_load_explicit(&rec->kind, memory_order_relaxed);
+    if (kind == G_FD_UNKNOWN) {
+        kind = look_up_kind(fd);
+        atomic_store_explicit(&rec->kind, kind, memory_order_relaxed);
+    }
+    return kind;
+}
+
+void g_fd_set_kind(int fd, enum g_fd_kind kind)
+{
+    struct g_fd *rec = g_fd_record(fd, true);
+
+    if (rec)
+        atomic_store_explicit(&rec->kind, kind, memory_order_relaxed);
+}
+
+void g_fd_reserve(int fd)
+{
+    if (fd >= 0 && fd < 1024)
+        atomic_fetch_or(&reserved[fd / 64], (uint64_t)1 << (fd % 64));
+}
+
+int g_fd_next_watched(int from, int to)
+{
+    for (int fd = from < 0 ? 0 : from; fd >= 0 && fd <= to;) {
+        unsigned i = (unsigned)fd / G_FD_CHUNK;
+        struct g_fd *chunk;
+
+        if (i >= G_FD_CHUNKS)
+            break;
+        chunk = atomic_load_explicit(&chunks[i], memory_order_acquire);
+        if (!chunk) {
+            fd = (int)((i + 1) * G_FD_CHUNK); /* the next chunk */
+            continue;
+        }
+        if (atomic_load_explicit(&chunk[fd % G_FD_CHUNK].watchers,
+                                 memory_order_relaxed))
+            return fd;
+        fd++;
+    }
+    return -1;
+}
+
+bool g_fd_reserved(int fd)
+{
+    /* A forked child's copies are only inherited fds. */
+    return g_runtime_live && fd >= 0 && fd < 1024 &&
+           (atomic_load_explicit(&reserved[fd / 64], memory_order_relaxed) &
+            ((uint64_t)1 << (fd % 64)));
+}
+
+void g_fd_lock(int fd)
+{
+    struct g_fd *rec = g_fd_record(fd, true);
+
+    if (rec)
+        g_spin_acquire(&rec->lock);
+}
+
+void g_fd_unlock(int fd)
+{
+    struct g_fd *rec = g_fd_record(fd, false);
+
+    if (rec)
+        g_spin_release(&rec->lock);
+}
+
+bool g_fd_blocking(int fd)
+{
+    long flags;
+
+    /* The raw call: libc's fcntl is our own hook. */
+    g_fd_lock(fd);
+    flags = syscall(SYS_fcntl, fd, F_GETFL);
+    g_fd_unlock(fd);
+    return flags >= 0 && !(flags & O_NONBLOCK);
+}
+
+int64_t g_fd_sock_deadline(int fd, int opt)
+{
+    struct timeval tv;
+    socklen_t len = sizeof(tv);
+
+    if (getsockopt(fd, SOL_SOCKET, opt, &tv, &len) != 0 ||
+        (tv.tv_sec == 0 && tv.tv_usec == 0))
+        return G_NEVER;
+    return g_now() + (int64_t)tv.tv_sec * 1000000000 +
+           (int64_t)tv.tv_usec * 1000;
+}
+
+void g_fd_close_begin(int fd)
+{
+    /* Created if need be, so that begin and end agree on the lock. */
+    struct g_fd *rec = g_fd_record(fd, true);
+    uint64_t mask;
+
+    if (!rec)
+        return;
+    g_spin_acquire(&rec->lock);
+    atomic_store_explicit(&rec->kind, G_FD_UNKNOWN, memory_order_relaxed);
+    mask = atomic_exchange_explicit(&rec->watchers, 0, memory_order_relaxed);
+    /* A forked child's workers are gone, and the epoll instances it
+     * inherited are its parent's: it must not touch them. */
+    if (!mask || !g_runtime_live)
+        return;
+    atomic_fetch_add_explicit(&rec->gen, 1, memory_order_relaxed);
+    for (int i = 0; i < g_nworkers; i++) {
+        /* Bit 63 stands for every worker from 63 on. */
+        if (mask & ((uint64_t)1 << (i < 63 ? i : 63)))
+            g_fdwait_forget(&g_workers[i], fd);
+    }
+}
+
+void g_fd_close_end(int fd)
+{
+    struct g_fd *rec = g_fd_record(fd, false);
+
+    if (rec)
+        g_spin_release(&rec->lock);
+}

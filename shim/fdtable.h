@@ -1,0 +1,41 @@
+/*
+ * shim/fdtable.h: the per-process record of each fd number, private to
+ * shim/ (fdtable.c keeps it, fdwait.c registers waits in it).
+ *
+ * Records live in chunks mapped on first use and never unmapped, so a
+ * pointer to one stays valid for the life of the process; no malloc, since
+ * hooks such as write() may run in a signal handler.
+ */
+#ifndef G_FDTABLE_H
+#define G_FDTABLE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "shim/fd.h"
+
+/* Records per chunk, and chunks: fds up to 4 Mi, beyond Linux's default
+ * nr_open (1 Mi). Larger fds have no record: they pass through. */
+#define G_FD_CHUNK 1024
+#define G_FD_CHUNKS 4096
+
+struct g_fd {
+    _Atomic int lock;          /* see g_fd_lock(); also orders registration
+                                  against close (fdwait.c) */
+    _Atomic uint32_t gen;      /* bumped each time the number is closed */
+    _Atomic uint64_t watchers; /* bit w % 64: worker w registered it in its
+                                  epoll; guarded by lock */
+    _Atomic uint8_t kind;      /* enum g_fd_kind */
+};
+
+/* The record of fd, mapping its chunk if create; NULL if fd is out of
+ * range, or (create false) was never looked at. */
+struct g_fd *g_fd_record(int fd, bool create);
+
+/* Mark fd as libgreen's own (g_fd_reserved). */
+void g_fd_reserve(int fd);
+
+/* Map zeroed memory for a table chunk: NULL if the system has none. */
+void *g_fd_chunk_map(size_t size);
+
+#endif

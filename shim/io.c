@@ -1,0 +1,69 @@
+/*
+ * shim/io.c: a blocking call as a loop of non-blocking tries and waits.
+ *
+ * The hooks of interpose/ know how to make one try of their call without
+ * blocking; this loop decides what "would block" means for the program
+ * (EAGAIN if it made the description non-blocking, a wait otherwise),
+ * applies the socket's SO_RCVTIMEO/SO_SNDTIMEO, and parks the green thread
+ * on the worker's epoll (fdwait.c) until another try may succeed.
+ */
+#include "shim/fd.h"
+#include "shim/shim.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* How long to sleep between tries on an fd the epoll refuses (EPERM):
+ * files a hook did not recognise as always ready, or fds past the table. */
+#define UNPOLLABLE_NS 1000000
+
+bool g_fd_ready(int fd, short events)
+{
+    struct pollfd pfd = {.fd = fd, .events = events};
+    struct timespec zero = {0, 0};
+
+    /* The raw call: libc's poll is our own hook. */
+    return syscall(SYS_ppoll, &pfd, 1, &zero, NULL, 0) > 0;
+}
+
+/* May park. Instead of a wait the epoll refused: 0, -ETIMEDOUT once
+ * deadline has passed, or -ECANCELED. */
+static int nap(int64_t deadline)
+{
+    int64_t now = g_now();
+
+    if (now >= deadline)
+        return -ETIMEDOUT;
+    return g_sleep_until(deadline - now < UNPOLLABLE_NS ? deadline
+                                                        : now + UNPOLLABLE_NS);
+}
+
+long g_io_block(int fd, short events, int timeo, long (*try)(void *),
+                void *arg)
+{
+    int64_t deadline = 0; /* 0: not looked up yet */
+    long rc;
+
+    for (;;) {
+        rc = try(arg);
+        if (rc != -EAGAIN)
+            return rc;
+        if (deadline == 0) {
+            /* Read once per call, when it would first block. */
+            if (!g_fd_blocking(fd))
+                return -EAGAIN;
+            deadline = timeo ? g_fd_sock_deadline(fd, timeo) : G_NEVER;
+        }
+        rc = g_wait_fd(fd, events, deadline);
+        if (rc == -EPERM)
+            rc = nap(deadline);
+        if (rc == -ETIMEDOUT)
+            return -EAGAIN; /* what SO_RCVTIMEO/SO_SNDTIMEO give */
+        if (rc == -ECANCELED)
+            g_cancel_act(g_self());
+        if (rc < 0)
+            return rc;
+    }
+}
