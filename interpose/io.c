@@ -58,8 +58,19 @@ static long try_once(struct io_op *op)
     switch (op->kind) {
     case G_FD_STREAM:
     case G_FD_SOCKET:
-        rc = op->write ? real_sendmsg(op->fd, m, op->flags | MSG_DONTWAIT)
-                       : real_recvmsg(op->fd, m, op->flags | MSG_DONTWAIT);
+        if (op->plain && op->write)
+            rc = real_sendto(op->fd, m->msg_iov->iov_base, m->msg_iov->iov_len,
+                             op->flags | MSG_DONTWAIT, m->msg_name,
+                             m->msg_namelen);
+        else if (op->plain)
+            rc = real_recvfrom(op->fd, m->msg_iov->iov_base,
+                               m->msg_iov->iov_len, op->flags | MSG_DONTWAIT,
+                               m->msg_name,
+                               m->msg_name ? &m->msg_namelen : NULL);
+        else if (op->write)
+            rc = real_sendmsg(op->fd, m, op->flags | MSG_DONTWAIT);
+        else
+            rc = real_recvmsg(op->fd, m, op->flags | MSG_DONTWAIT);
         break;
     case G_FD_FIFO:
         if (real_preadv2 && real_pwritev2) {
@@ -122,9 +133,12 @@ long io_run(struct io_op *op)
         copy.msg_iov = iov;
         op->work = &copy;
     }
-    rc = g_io_block(op->fd, op->write ? POLLOUT : POLLIN,
-                    sock ? (op->write ? SO_SNDTIMEO : SO_RCVTIMEO) : 0, io_try,
-                    op);
+    if (op->flags & MSG_DONTWAIT)
+        rc = io_try(op); /* the program's own non-blocking call */
+    else
+        rc = g_io_block(op->fd, op->write ? POLLOUT : POLLIN,
+                        sock ? (op->write ? SO_SNDTIMEO : SO_RCVTIMEO) : 0,
+                        io_try, op);
     if (rc < 0 && op->done)
         rc = (long)op->done; /* a timeout or a close after some progress */
     if (op->all && !op->write) {

@@ -22,6 +22,9 @@ struct io_op {
     bool write;
     int flags;           /* MSG_* of a socket call */
     struct msghdr *msg;  /* the call's: iov, and name and control */
+    bool plain;          /* one buffer and no msg_flags to report: a
+                            socket try may use recvfrom/sendto, which
+                            copy no msghdr in */
 
     /* Filled in by io_run. */
     bool all;            /* blocking writes write everything; MSG_WAITALL */

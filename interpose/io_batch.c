@@ -66,7 +66,9 @@ G_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen,
     if (!io_enter(fd, &kind) || !is_socket(kind) ||
         (timeout && g_deadline_after(timeout, &c.until) != 0))
         return real_recvmmsg(fd, vec, vlen, flags, timeout);
-    rc = g_io_block(fd, POLLIN, SO_RCVTIMEO, try_recvmmsg, &c);
+    rc = flags & MSG_DONTWAIT
+             ? try_recvmmsg(&c)
+             : g_io_block(fd, POLLIN, SO_RCVTIMEO, try_recvmmsg, &c);
     if (rc < 0 && c.done)
         rc = c.done;
     if (rc >= 0 && timeout) {
@@ -104,7 +106,9 @@ G_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen,
 
     if (!io_enter(fd, &kind) || !is_socket(kind))
         return real_sendmmsg(fd, vec, vlen, flags);
-    rc = g_io_block(fd, POLLOUT, SO_SNDTIMEO, try_sendmmsg, &c);
+    rc = flags & MSG_DONTWAIT
+             ? try_sendmmsg(&c)
+             : g_io_block(fd, POLLOUT, SO_SNDTIMEO, try_sendmmsg, &c);
     if (rc < 0 && c.done)
         rc = c.done;
     return (int)g_ret(rc);

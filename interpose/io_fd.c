@@ -2,7 +2,7 @@
  * interpose/io_fd.c: the calls that close or replace an fd number (close,
  * close_range, closefrom, fclose, pclose, dup2, dup3), the ones that copy
  * one (dup, F_DUPFD), and the program's own O_NONBLOCK changes (F_SETFL,
- * FIONBIO).
+ * FIONBIO), which the fd table remembers.
  *
  * A number that green threads wait on is taken out of the workers' epolls
  * and its waiters are woken with EBADF before the real call, so no stale
@@ -117,6 +117,8 @@ static int replace(int fd, int fd2, int flags, bool three)
     g_fd_close_begin(fd2);
     rc = three ? real_dup3(fd, fd2, flags) : real_dup2(fd, fd2);
     g_fd_close_end(fd2);
+    if (rc >= 0)
+        g_fd_forget(fd); /* its description is shared now */
     return rc;
 }
 
@@ -132,18 +134,20 @@ G_EXPORT int dup3(int fd, int fd2, int flags)
     return replace(fd, fd2, flags, true);
 }
 
-/* A fresh number: whatever was remembered of it is stale. */
-static int fresh(int fd)
+/* fd2, a copy of fd: both share a description now. */
+static int copied(int fd, int fd2)
 {
-    if (fd >= 0)
-        g_fd_set_kind(fd, G_FD_UNKNOWN);
-    return fd;
+    if (fd2 >= 0) {
+        g_fd_forget(fd);
+        g_fd_forget(fd2);
+    }
+    return fd2;
 }
 
 G_EXPORT int dup(int fd)
 {
     hook_enter();
-    return fresh(real_dup(fd));
+    return copied(fd, real_dup(fd));
 }
 
 /* fcntl's third argument, whatever its type, travels as a pointer-sized
@@ -156,11 +160,13 @@ static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
     case F_SETFL:
         g_fd_lock(fd);
         rc = real(fd, cmd, arg);
+        if (rc == 0)
+            g_fd_set_nonblock(fd, (long)arg & O_NONBLOCK);
         g_fd_unlock(fd);
         return rc;
     case F_DUPFD:
     case F_DUPFD_CLOEXEC:
-        return fresh(real(fd, cmd, arg));
+        return copied(fd, real(fd, cmd, arg));
     default:
         return real(fd, cmd, arg);
     }
@@ -204,6 +210,8 @@ G_EXPORT int ioctl(int fd, unsigned long request, ...)
         return real_ioctl(fd, request, arg);
     g_fd_lock(fd);
     rc = real_ioctl(fd, request, arg);
+    if (rc == 0)
+        g_fd_set_nonblock(fd, arg && *(const int *)arg);
     g_fd_unlock(fd);
     return rc;
 }

@@ -22,8 +22,12 @@ static long run_buffer(int fd, enum g_fd_kind kind, bool write, void *buf,
         .msg_iov = &iov,
         .msg_iovlen = 1,
     };
-    struct io_op op = {
-        .fd = fd, .kind = kind, .write = write, .flags = flags, .msg = &msg};
+    struct io_op op = {.fd = fd,
+                       .kind = kind,
+                       .write = write,
+                       .flags = flags,
+                       .msg = &msg,
+                       .plain = true};
     long rc = io_run(&op);
 
     if (rc >= 0 && addr && addrlen && !write)

@@ -2,7 +2,8 @@
  * interpose/io_socket.c: the calls that make fds (socket, socketpair, pipe,
  * pipe2, accept, accept4) and connect.
  *
- * Making an fd tells the fd table its kind at once, on any thread. A green
+ * Making an fd tells the fd table its kind and O_NONBLOCK flag at once, on
+ * any thread; so does setsockopt of a timeout. A green
  * thread's accept and connect are the two blocking socket calls with no
  * per-call non-blocking flag: accept waits until a zero-timeout poll finds
  * a connection queued and takes it under the fd's lock, so green threads
@@ -28,7 +29,7 @@ G_EXPORT int socket(int domain, int type, int protocol)
     hook_enter();
     fd = real_socket(domain, type, protocol);
     if (fd >= 0)
-        g_fd_set_kind(fd, kind_of_type(type));
+        g_fd_made(fd, kind_of_type(type), type & SOCK_NONBLOCK);
     return fd;
 }
 
@@ -39,8 +40,8 @@ G_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
     hook_enter();
     rc = real_socketpair(domain, type, protocol, sv);
     if (rc == 0) {
-        g_fd_set_kind(sv[0], kind_of_type(type));
-        g_fd_set_kind(sv[1], kind_of_type(type));
+        g_fd_made(sv[0], kind_of_type(type), type & SOCK_NONBLOCK);
+        g_fd_made(sv[1], kind_of_type(type), type & SOCK_NONBLOCK);
     }
     return rc;
 }
@@ -52,8 +53,8 @@ G_EXPORT int pipe2(int fds[2], int flags)
     hook_enter();
     rc = real_pipe2(fds, flags);
     if (rc == 0) {
-        g_fd_set_kind(fds[0], G_FD_FIFO);
-        g_fd_set_kind(fds[1], G_FD_FIFO);
+        g_fd_made(fds[0], G_FD_FIFO, flags & O_NONBLOCK);
+        g_fd_made(fds[1], G_FD_FIFO, flags & O_NONBLOCK);
     }
     return rc;
 }
@@ -61,6 +62,27 @@ G_EXPORT int pipe2(int fds[2], int flags)
 G_EXPORT int pipe(int fds[2])
 {
     return pipe2(fds, 0);
+}
+
+G_EXPORT int setsockopt(int fd, int level, int opt, const void *val,
+                        socklen_t len)
+{
+    int rc;
+
+    hook_enter();
+    rc = real_setsockopt(fd, level, opt, val, len);
+    if (rc == 0 && level == SOL_SOCKET &&
+        (opt == SO_RCVTIMEO || opt == SO_SNDTIMEO) && len >= sizeof(long)) {
+        /* Both timeval layouts start with a seconds word; any non-zero
+         * part means the calls time out. */
+        const unsigned char *p = val;
+        bool set = false;
+
+        for (socklen_t i = 0; i < len; i++)
+            set |= p[i] != 0;
+        g_fd_set_timeout(fd, opt, set);
+    }
+    return rc;
 }
 
 struct accept_call {
@@ -100,8 +122,10 @@ G_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen,
         /* SO_RCVTIMEO bounds a blocking accept too. */
         rc = g_ret(g_io_block(fd, POLLIN, SO_RCVTIMEO, try_accept, &c));
     }
+    /* A new description, of the listener's type; Linux does not pass the
+     * listener's O_NONBLOCK on. */
     if (rc >= 0)
-        g_fd_set_kind((int)rc, g_fd_kind(fd)); /* the listener's type */
+        g_fd_made((int)rc, g_fd_kind(fd), flags & SOCK_NONBLOCK);
     return (int)rc;
 }
 

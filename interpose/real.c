@@ -108,7 +108,7 @@ int (*real_socketpair)(int domain, int type, int protocol, int sv[2]);
 int (*real_accept)(int fd, struct sockaddr *addr, socklen_t *addrlen);
 int (*real_accept4)(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags);
 int (*real_connect)(int fd, const struct sockaddr *addr, socklen_t addrlen);
-int (*real_pipe)(int fds[2]);
+int (*real_setsockopt)(int fd, int level, int opt, const void *val, socklen_t len);
 int (*real_pipe2)(int fds[2], int flags);
 int (*real_close)(int fd);
 int (*real_close_range)(unsigned int first, unsigned int last, int flags);
@@ -227,7 +227,7 @@ static const struct row table[] = {
     {"accept", NULL, (void **)&real_accept},
     {"accept4", NULL, (void **)&real_accept4},
     {"connect", NULL, (void **)&real_connect},
-    {"pipe", NULL, (void **)&real_pipe},
+    {"setsockopt", NULL, (void **)&real_setsockopt},
     {"pipe2", NULL, (void **)&real_pipe2},
     {"close", NULL, (void **)&real_close},
     {"fclose", NULL, (void **)&real_fclose},

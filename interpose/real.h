@@ -156,7 +156,8 @@ extern int (*real_accept4)(int fd, struct sockaddr *addr, socklen_t *addrlen,
                            int flags);
 extern int (*real_connect)(int fd, const struct sockaddr *addr,
                            socklen_t addrlen);
-extern int (*real_pipe)(int fds[2]);
+extern int (*real_setsockopt)(int fd, int level, int opt, const void *val,
+                              socklen_t len);
 extern int (*real_pipe2)(int fds[2], int flags);
 
 extern int (*real_close)(int fd);

@@ -35,8 +35,16 @@ enum g_fd_kind {
 /* The kind of fd, looked up once (fstat, SO_TYPE) and remembered until the
  * fd is closed through libgreen. G_FD_FILE for a closed fd. */
 enum g_fd_kind g_fd_kind(int fd);
-/* Remember what a call that made fd already knows (socket, accept, pipe). */
-void g_fd_set_kind(int fd, enum g_fd_kind kind);
+/* A call made fd with a new description (socket, accept, pipe): remember
+ * its kind and O_NONBLOCK flag. */
+void g_fd_made(int fd, enum g_fd_kind kind, bool nonblock);
+/* fd now refers to a description another number may share (dup), or to
+ * one libgreen did not see made: forget what was remembered of it. */
+void g_fd_forget(int fd);
+/* The program changed fd's O_NONBLOCK flag (under g_fd_lock) or one of its
+ * timeouts (opt: SO_RCVTIMEO or SO_SNDTIMEO) to zero or not. */
+void g_fd_set_nonblock(int fd, bool nonblock);
+void g_fd_set_timeout(int fd, int opt, bool set);
 /*
  * Around a real close (or a dup2 onto fd): begin forgets fd's kind, takes
  * it out of every worker's epoll and wakes its waiters with -EBADF; end

@@ -4,11 +4,12 @@
  * A record holds the fd's kind (looked up once), the lock of its O_NONBLOCK
  * flag, and which workers registered it in their epoll for waiting, so that
  * a close from any thread can take it out of all of them before the number
- * is reused. The flag itself is never cached: the kernel's answer is read
- * when a green thread is about to wait, so dup()ed fds, other processes and
- * calls libgreen does not see can change it at will. Any thread; only
- * system calls, no allocation beyond mmap (hooks may run in signal
- * handlers).
+ * is reused. The O_NONBLOCK flag and the socket timeouts are remembered
+ * only for a description this process made and no other fd number shares
+ * (enum g_fd_mode); for any other, the kernel's answer is read when a green
+ * thread is about to wait, so an inherited terminal or a dup()ed fd can
+ * change under us at will. Any thread; only system calls, no allocation
+ * beyond mmap (hooks may run in signal handlers).
  */
 #include "shim/fdtable.h"
 #include "shim/worker.h"
@@ -97,12 +98,61 @@ enum g_fd_kind g_fd_kind(int fd)
     return kind;
 }
 
-void g_fd_set_kind(int fd, enum g_fd_kind kind)
+void g_fd_made(int fd, enum g_fd_kind kind, bool nonblock)
 {
     struct g_fd *rec = g_fd_record(fd, true);
 
-    if (rec)
-        atomic_store_explicit(&rec->kind, kind, memory_order_relaxed);
+    if (!rec)
+        return;
+    atomic_store_explicit(&rec->kind, kind, memory_order_relaxed);
+    atomic_store_explicit(&rec->mode,
+                          G_MODE_KNOWN | (nonblock ? G_MODE_NONBLOCK : 0),
+                          memory_order_relaxed);
+}
+
+void g_fd_forget(int fd)
+{
+    struct g_fd *rec = g_fd_record(fd, false);
+
+    if (!rec)
+        return;
+    atomic_store_explicit(&rec->kind, G_FD_UNKNOWN, memory_order_relaxed);
+    atomic_store_explicit(&rec->mode, 0, memory_order_relaxed);
+}
+
+/* Set or clear bit in fd's mode, if its mode is known. */
+static void set_mode(int fd, uint8_t bit, bool on)
+{
+    struct g_fd *rec = g_fd_record(fd, false);
+    uint8_t mode;
+
+    if (!rec)
+        return;
+    mode = atomic_load_explicit(&rec->mode, memory_order_relaxed);
+    do {
+        if (!(mode & G_MODE_KNOWN))
+            return;
+    } while (!atomic_compare_exchange_weak_explicit(
+        &rec->mode, &mode, on ? mode | bit : mode & ~bit, memory_order_relaxed,
+        memory_order_relaxed));
+}
+
+void g_fd_set_nonblock(int fd, bool nonblock)
+{
+    set_mode(fd, G_MODE_NONBLOCK, nonblock);
+}
+
+void g_fd_set_timeout(int fd, int opt, bool set)
+{
+    set_mode(fd, opt == SO_RCVTIMEO ? G_MODE_RCVTIMEO : G_MODE_SNDTIMEO, set);
+}
+
+/* fd's mode, 0 if not known. */
+static uint8_t mode_of(int fd)
+{
+    struct g_fd *rec = g_fd_record(fd, false);
+
+    return rec ? atomic_load_explicit(&rec->mode, memory_order_relaxed) : 0;
 }
 
 void g_fd_reserve(int fd)
@@ -158,8 +208,11 @@ void g_fd_unlock(int fd)
 
 bool g_fd_blocking(int fd)
 {
+    uint8_t mode = mode_of(fd);
     long flags;
 
+    if (mode & G_MODE_KNOWN)
+        return !(mode & G_MODE_NONBLOCK);
     /* The raw call: libc's fcntl is our own hook. */
     g_fd_lock(fd);
     flags = syscall(SYS_fcntl, fd, F_GETFL);
@@ -169,9 +222,13 @@ bool g_fd_blocking(int fd)
 
 int64_t g_fd_sock_deadline(int fd, int opt)
 {
+    uint8_t mode = mode_of(fd);
     struct timeval tv;
     socklen_t len = sizeof(tv);
 
+    if ((mode & G_MODE_KNOWN) &&
+        !(mode & (opt == SO_RCVTIMEO ? G_MODE_RCVTIMEO : G_MODE_SNDTIMEO)))
+        return G_NEVER;
     if (getsockopt(fd, SOL_SOCKET, opt, &tv, &len) != 0 ||
         (tv.tv_sec == 0 && tv.tv_usec == 0))
         return G_NEVER;
@@ -189,6 +246,7 @@ void g_fd_close_begin(int fd)
         return;
     g_spin_acquire(&rec->lock);
     atomic_store_explicit(&rec->kind, G_FD_UNKNOWN, memory_order_relaxed);
+    atomic_store_explicit(&rec->mode, 0, memory_order_relaxed);
     mask = atomic_exchange_explicit(&rec->watchers, 0, memory_order_relaxed);
     /* A forked child's workers are gone, and the epoll instances it
      * inherited are its parent's: it must not touch them. */

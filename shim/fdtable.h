@@ -26,6 +26,21 @@ struct g_fd {
     _Atomic uint64_t watchers; /* bit w % 64: worker w registered it in its
                                   epoll; guarded by lock */
     _Atomic uint8_t kind;      /* enum g_fd_kind */
+    _Atomic uint8_t mode;      /* enum g_fd_mode */
+};
+
+/*
+ * What libgreen knows of the description's O_NONBLOCK flag and timeouts,
+ * to spare a green thread about to wait the system calls that read them.
+ * Known only for descriptions this process made (socket, accept, pipe...)
+ * and not shared with another fd number since (dup forgets it); every
+ * change the program makes goes through a hook that keeps it up to date.
+ */
+enum g_fd_mode {
+    G_MODE_KNOWN = 1,    /* the bits below are true */
+    G_MODE_NONBLOCK = 2, /* O_NONBLOCK is set */
+    G_MODE_RCVTIMEO = 4, /* SO_RCVTIMEO is not zero */
+    G_MODE_SNDTIMEO = 8, /* SO_SNDTIMEO is not zero */
 };
 
 /* The record of fd, mapping its chunk if create; NULL if fd is out of
