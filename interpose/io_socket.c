@@ -121,6 +121,10 @@ G_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen,
     } else {
         /* SO_RCVTIMEO bounds a blocking accept too. */
         rc = g_ret(g_io_block(fd, POLLIN, SO_RCVTIMEO, try_accept, &c));
+        /* Let the other acceptors the connection woke go first next time,
+         * as the kernel's queue of exclusive waiters rotates. */
+        if (rc >= 0)
+            g_yield(g_self());
     }
     /* A new description, of the listener's type; Linux does not pass the
      * listener's O_NONBLOCK on. */

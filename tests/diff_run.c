@@ -6,12 +6,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +23,10 @@ extern char **environ;
 
 /* How long to keep reading a killed child's pipes before giving up. */
 enum { DRAIN_MS = 2000 };
+
+/* run_prog_stdio looks at the shared descriptions' flags this often at
+ * least, to catch a child that sets O_NONBLOCK for a while. */
+enum { SAMPLE_MS = 1 };
 
 struct buf {
     char *data;
@@ -261,4 +268,194 @@ long run_stderr_value(const struct run *r, const char *name)
             return strtol(p + len + 1, NULL, 10);
     }
     return -1;
+}
+
+/* --- a child on shared descriptions (run_prog_stdio) -------------------- */
+
+/* The child's stdin, stdout and stderr (child[i]) and the runner's other
+ * end of each (ours[i]); -1 once closed. */
+struct stdio_fds {
+    int child[3];
+    int ours[3];
+};
+
+static void close_stdio(struct stdio_fds *f)
+{
+    for (int i = 0; i < 3; i++) {
+        if (f->child[i] >= 0)
+            close(f->child[i]);
+        if (f->ours[i] >= 0)
+            close(f->ours[i]);
+        f->child[i] = f->ours[i] = -1;
+    }
+}
+
+static int open_stdio(struct stdio_fds *f, enum run_stdout out)
+{
+    int in_pipe[2], out_pair[2], err_pipe[2], rc;
+
+    for (int i = 0; i < 3; i++)
+        f->child[i] = f->ours[i] = -1;
+    if (pipe2(in_pipe, O_CLOEXEC) < 0)
+        return -errno;
+    f->child[0] = in_pipe[0];
+    f->ours[0] = in_pipe[1];
+    rc = out == RUN_STDOUT_SOCKET
+             ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, out_pair)
+             : pipe2(out_pair, O_CLOEXEC);
+    if (rc < 0)
+        goto out_close;
+    f->ours[1] = out_pair[0];
+    f->child[1] = out_pair[1];
+    if (pipe2(err_pipe, O_CLOEXEC) < 0)
+        goto out_close;
+    f->ours[2] = err_pipe[0];
+    f->child[2] = err_pipe[1];
+    /* Our ends are file descriptions of their own: the child never sees
+     * these flags. */
+    for (int i = 0; i < 3; i++)
+        if (fcntl(f->ours[i], F_SETFL, O_NONBLOCK) < 0)
+            goto out_close;
+    return 0;
+
+out_close:
+    rc = -errno;
+    close_stdio(f);
+    return rc;
+}
+
+static int shared_flags_now(const struct stdio_fds *f)
+{
+    int flags = 0;
+
+    for (int i = 0; i < 3; i++) {
+        int fl = fcntl(f->child[i], F_GETFL);
+
+        if (fl > 0)
+            flags |= fl;
+    }
+    return flags;
+}
+
+/* Writes the next piece of input to the child's stdin, closing it once
+ * all is written (or the pipe fails). */
+static void feed(struct stdio_fds *f, const char *input, size_t len,
+                 size_t *sent)
+{
+    size_t chunk = len - *sent < PIPE_BUF ? len - *sent : PIPE_BUF;
+    ssize_t n = chunk ? write(f->ours[0], input + *sent, chunk) : 0;
+
+    if (n > 0)
+        *sent += (size_t)n;
+    if (*sent == len || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        close(f->ours[0]);
+        f->ours[0] = -1;
+    }
+}
+
+/* Feeds input and reads stdout and stderr until the child (pidfd) has
+ * exited and nothing is left to read; kills pid once at the deadline. */
+static void collect_stdio(pid_t pid, int pidfd, struct stdio_fds *f,
+                          const char *input, size_t len, int timeout_ms,
+                          struct buf *out, struct buf *err, int *flags,
+                          bool *timed_out)
+{
+    struct buf *bufs[3] = {NULL, out, err};
+    int64_t deadline = now_ms() + timeout_ms;
+    bool exited = false;
+    size_t sent = 0;
+
+    if (len == 0)
+        feed(f, input, len, &sent);
+    for (;;) {
+        struct pollfd fds[4] = {{.fd = pidfd, .events = POLLIN},
+                                {.fd = f->ours[1], .events = POLLIN},
+                                {.fd = f->ours[2], .events = POLLIN},
+                                {.fd = f->ours[0], .events = POLLOUT}};
+        int64_t left = deadline - now_ms();
+        int wait_ms, rc;
+
+        *flags |= shared_flags_now(f);
+        if (left <= 0) {
+            if (*timed_out)
+                break; /* killed, and still not gone: give up */
+            kill(pid, SIGKILL);
+            *timed_out = true;
+            deadline = now_ms() + DRAIN_MS;
+            continue;
+        }
+        if (exited)
+            fds[0].fd = -1;
+        wait_ms = left < SAMPLE_MS ? (int)left : SAMPLE_MS;
+        rc = poll(fds, 4, exited ? 0 : wait_ms);
+        if (rc < 0 && errno != EINTR)
+            break;
+        if (rc == 0 && exited)
+            break; /* it has gone and left nothing more */
+        if (rc <= 0)
+            continue;
+        if (fds[0].revents)
+            exited = true;
+        for (int i = 1; i < 3; i++)
+            if (fds[i].revents && drain(fds[i].fd, bufs[i]) == 0) {
+                close(f->ours[i]); /* EOF: cannot happen, but would spin */
+                f->ours[i] = -1;
+            }
+        if (fds[3].revents && f->ours[0] >= 0)
+            feed(f, input, len, &sent);
+    }
+}
+
+int run_prog_stdio(const char *path, const char *const *env,
+                   enum run_stdout out, const char *input, size_t len,
+                   int timeout_ms, struct run *r, int *shared_flags)
+{
+    char *const argv[] = {(char *)path, NULL};
+    struct buf out_buf = {0}, err_buf = {0};
+    struct stdio_fds f;
+    int pidfd, rc;
+    char **envp;
+    pid_t pid;
+
+    memset(r, 0, sizeof(*r));
+    *shared_flags = 0;
+    envp = child_env(env);
+    if (!envp)
+        return -ENOMEM;
+    rc = open_stdio(&f, out);
+    if (rc < 0)
+        goto out_env;
+    pid = fork();
+    if (pid < 0) {
+        rc = -errno;
+        goto out_fds;
+    }
+    if (pid == 0) {
+        for (int i = 0; i < 3; i++)
+            if (dup2(f.child[i], i) < 0)
+                _exit(126);
+        execve(path, argv, envp);
+        _exit(127);
+    }
+    pidfd = pidfd_open(pid, 0);
+    if (pidfd < 0) {
+        rc = -errno;
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        goto out_fds;
+    }
+    collect_stdio(pid, pidfd, &f, input, len, timeout_ms, &out_buf, &err_buf,
+                  shared_flags, &r->timed_out);
+    close(pidfd);
+    while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR)
+        ;
+    *shared_flags |= shared_flags_now(&f);
+    r->out = finish(&out_buf, &r->out_len);
+    r->err = finish(&err_buf, &r->err_len);
+
+out_fds:
+    close_stdio(&f);
+out_env:
+    free(envp);
+    return rc;
 }

@@ -4,6 +4,8 @@
  * waits for it with a timeout, killing only that child if it runs over.
  * Shared by the runners tests/diff_progs.c and tests/config_env.c; it runs
  * on an ordinary (Criterion) process, never under libgreen itself.
+ * run_prog_stdio, for tests/diff_io_faults.c, also feeds the child's stdin
+ * and watches the flags of the descriptions it shares with the child.
  */
 #ifndef GREEN_TESTS_DIFF_RUN_H
 #define GREEN_TESTS_DIFF_RUN_H
@@ -55,5 +57,27 @@ const char *run_describe(const struct run *r, char *buf, size_t len);
 /* The number after the first "name=" in r's stderr, or -1 if there is
  * none. */
 long run_stderr_value(const struct run *r, const char *name);
+
+/* What run_prog_stdio gives the child as its stdout. */
+enum run_stdout {
+    RUN_STDOUT_PIPE,
+    RUN_STDOUT_SOCKET, /* one end of an AF_UNIX stream socketpair */
+};
+
+/*
+ * Runs path like run_prog, env included, but with stdin a pipe that gets
+ * the len bytes of input (in writes of at most PIPE_BUF bytes, each atomic,
+ * then EOF), stdout a pipe or a socket as out says, and stderr a pipe. The
+ * runner keeps descriptors of the child's own ends too, that is of the same
+ * open file descriptions, so that it can see what the child does to them:
+ * their F_GETFL flags, read every millisecond or so while the child runs
+ * and once after it has exited, are ORed into *shared_flags (0 if none
+ * could be read). The run ends when the child exits (not at EOF,
+ * which never comes while the runner holds the write ends) or is killed
+ * after timeout_ms. Returns 0 and fills r, or -errno.
+ */
+int run_prog_stdio(const char *path, const char *const *env,
+                   enum run_stdout out, const char *input, size_t len,
+                   int timeout_ms, struct run *r, int *shared_flags);
 
 #endif

@@ -80,26 +80,40 @@ static inline const char *ename(int e)
         return "PTHREAD_BARRIER_SERIAL_THREAD";
     case EAGAIN:
         return "EAGAIN";
+    case EBADF:
+        return "EBADF";
     case EBUSY:
         return "EBUSY";
+    case ECONNREFUSED:
+        return "ECONNREFUSED";
+    case ECONNRESET:
+        return "ECONNRESET";
     case EDEADLK:
         return "EDEADLK";
     case EEXIST:
         return "EEXIST";
     case EFAULT:
         return "EFAULT";
+    case EINPROGRESS:
+        return "EINPROGRESS";
     case EINTR:
         return "EINTR";
     case EINVAL:
         return "EINVAL";
+    case EMFILE:
+        return "EMFILE";
     case ENOENT:
         return "ENOENT";
+    case ENOTCONN:
+        return "ENOTCONN";
     case ENOTSUP:
         return "ENOTSUP";
     case EOVERFLOW:
         return "EOVERFLOW";
     case EPERM:
         return "EPERM";
+    case EPIPE:
+        return "EPIPE";
     case ERANGE:
         return "ERANGE";
     case ESRCH:
