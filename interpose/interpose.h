@@ -17,12 +17,20 @@
 
 #define G_EXPORT __attribute__((visibility("default")))
 
-static inline struct g_thread *hook_enter(void)
+/* Also records call, the hook's name, for GREEN_STATS. */
+static inline struct g_thread *hook_enter_as(const char *call)
 {
+    struct g_thread *self;
+
     if (__builtin_expect(!g_real_ready, 0))
         g_real_init();
-    return g_self();
+    self = g_self();
+    if (self) /* not libuv's own calls from the scheduler */
+        g_tls_call = call;
+    return self;
 }
+
+#define hook_enter() hook_enter_as(__func__)
 
 /* rc < 0: errno = -rc and -1; otherwise rc, errno untouched. */
 static inline long g_ret(long rc)

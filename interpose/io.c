@@ -16,9 +16,9 @@
 /* iov entries copied on the stack; more are mapped. */
 #define SMALL_IOV 8
 
-struct g_thread *io_enter(int fd, enum g_fd_kind *kind)
+struct g_thread *io_enter_as(const char *call, int fd, enum g_fd_kind *kind)
 {
-    struct g_thread *self = hook_enter();
+    struct g_thread *self = hook_enter_as(call);
 
     if (!self)
         return NULL;

@@ -38,6 +38,7 @@ long io_run(struct io_op *op);
 /* The start of every I/O hook: NULL if the call passes through (not a
  * green thread, or a file that is always ready); else acts on a pending
  * cancel, as at any cancellation point, and gives fd's kind. */
-struct g_thread *io_enter(int fd, enum g_fd_kind *kind);
+struct g_thread *io_enter_as(const char *call, int fd, enum g_fd_kind *kind);
+#define io_enter(fd, kind) io_enter_as(__func__, fd, kind)
 
 #endif

@@ -97,7 +97,7 @@ static int wait_glibc(struct g_thread *self, pthread_cond_t *c,
 static int wait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
                 const struct timespec *abstime)
 {
-    struct g_thread *self = hook_enter();
+    struct g_thread *self = hook_enter_as("pthread_cond_wait");
     struct g_cond_mutex cm = {m, unlock_cb, lock_cb};
     int64_t deadline = G_NEVER;
 

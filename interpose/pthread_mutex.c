@@ -20,7 +20,7 @@ static int attempt_lock(void *m)
 
 int g_hook_mutex_lock(pthread_mutex_t *m, int64_t deadline)
 {
-    struct g_thread *self = hook_enter();
+    struct g_thread *self = hook_enter_as("pthread_mutex_lock");
 
     if (!g_mutex_is_glibc(m))
         return -g_mutex_lock(m, deadline);
@@ -32,7 +32,7 @@ int g_hook_mutex_lock(pthread_mutex_t *m, int64_t deadline)
 
 int g_hook_mutex_unlock(pthread_mutex_t *m)
 {
-    hook_enter();
+    hook_enter_as("pthread_mutex_unlock");
     if (g_mutex_is_glibc(m))
         return real_pthread_mutex_unlock(m);
     return -g_mutex_unlock(m);

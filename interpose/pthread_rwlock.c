@@ -30,7 +30,7 @@ static int lock_glibc(pthread_rwlock_t *rw, bool write, int64_t deadline)
 
 static int lock(pthread_rwlock_t *rw, bool write, int64_t deadline)
 {
-    hook_enter();
+    hook_enter_as(write ? "pthread_rwlock_wrlock" : "pthread_rwlock_rdlock");
     if (deadline < 0)
         return EINVAL;
     if (g_rwlock_is_glibc(rw))

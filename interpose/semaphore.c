@@ -27,7 +27,7 @@ static int wait(sem_t *sem, int64_t deadline)
 {
     int rc;
 
-    hook_enter();
+    hook_enter_as("sem_wait");
     rc = g_sem_wait(sem, deadline);
     if (rc == -ECANCELED)
         g_cancel_act(g_self());

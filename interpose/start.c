@@ -36,6 +36,8 @@ static int green_main(int argc, char **argv, char **envp)
     program.envp = envp;
     g_config_load();
     pthread_atfork(NULL, NULL, forked_child);
+    if (g_config.stats)
+        atexit(g_stats_report);
     g_runtime_run(run_main, NULL);
 }
 

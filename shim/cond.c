@@ -47,6 +47,7 @@ int g_cond_wait(void *cp, const struct g_cond_mutex *m, int64_t deadline)
 
     b = g_lot_lock(c);
     g_lot_enqueue(b, &lw, c, 0, true);
+    lw.w.reason = G_PARK_COND;
     atomic_fetch_add_explicit(&c->waiters, 1, memory_order_relaxed);
     g_lot_unlock(b);
 

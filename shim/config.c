@@ -154,4 +154,14 @@ void g_config_load(void)
                       "1000000000");
         g_config.max_threads = n;
     }
+
+    /* GREEN_STATS: 1 for stderr, 0 or unset for none, else a file path. */
+    g_config.stats = NULL;
+    if ((v = getenv("GREEN_STATS")) && strcmp(v, "0") != 0) {
+        if (!*v)
+            bad_value("GREEN_STATS", v,
+                      "expected 1 (report on stderr at exit), 0 (none) or "
+                      "the path of a file to write the report to");
+        g_config.stats = strcmp(v, "1") == 0 ? "" : v;
+    }
 }

@@ -185,6 +185,7 @@ int g_wait_fds(const struct pollfd *fds, int n, int64_t deadline)
         g_queue_init(&its[i].node);
     }
     g_waiter_init(&w, true);
+    w.reason = G_PARK_FD;
     for (i = 0; i < n; i++) {
         if (fds[i].fd < 0)
             continue; /* poll(2) skips negative fds */

@@ -67,6 +67,7 @@ static int lock_slow(struct g_mutex *m, int me, int64_t deadline)
             return 0;
         }
         g_lot_enqueue(b, &lw, m, 0, false);
+        lw.w.reason = G_PARK_MUTEX;
         g_lot_unlock(b);
         rc = g_lot_wait(&lw, deadline); /* May park. */
         if (rc != 0)

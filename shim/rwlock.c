@@ -109,6 +109,7 @@ static int lock(struct g_rwlock *rw, bool write, int64_t deadline)
     if (write)
         rw->writers_queued++;
     g_lot_enqueue(b, &lw, rw, write ? WANTS_WRITE : WANTS_READ, false);
+    lw.w.reason = G_PARK_MUTEX;
     g_lot_unlock(b);
     rc = g_lot_wait(&lw, deadline); /* May park. */
     if (rc == 0) {

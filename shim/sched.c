@@ -17,6 +17,7 @@
 __thread struct g_thread *g_tls_self __attribute__((tls_model("initial-exec")));
 __thread struct g_worker *g_tls_worker
     __attribute__((tls_model("initial-exec")));
+__thread const char *g_tls_call __attribute__((tls_model("initial-exec")));
 
 int64_t g_now(void)
 {
@@ -56,6 +57,7 @@ static void switch_to(struct g_worker *wk, struct g_thread *from,
                       struct g_thread *to)
 {
     from->saved_errno = errno;
+    G_COUNT(wk->stats.switches);
     to->state = G_RUNNING;
     g_tls_self = to == &wk->sched ? NULL : to;
     resumed(jump_fcontext(to->ctx, from));
@@ -89,6 +91,7 @@ _Noreturn void g_sched_exit(struct g_worker *wk, struct g_thread *self)
     struct g_thread *to = next_to_run(wk);
 
     self->state = G_DEAD;
+    G_COUNT(wk->stats.switches);
     to->state = G_RUNNING;
     g_tls_self = to == &wk->sched ? NULL : to;
     jump_fcontext(to->ctx, self);
@@ -159,6 +162,8 @@ void g_ready(struct g_thread *t)
      * that waits in its loop needs the wake-up. Pairs with the store and
      * the inbox check in wait_for_work() (both seq_cst: one side sees the
      * other). */
+    atomic_fetch_add_explicit(&wk->stats.cross_wakeups, 1,
+                              memory_order_relaxed);
     if (atomic_load_explicit(&wk->sleeping, memory_order_seq_cst))
         g_worker_wakeup(wk);
 }

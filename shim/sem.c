@@ -95,6 +95,7 @@ static int wait_private(struct g_sem *s, int64_t deadline)
         }
     } while (!atomic_compare_exchange_weak(&s->data, &d, d + ONE_WAITER));
     g_lot_enqueue(b, &lw, s, 0, true);
+    lw.w.reason = G_PARK_SEM;
     g_lot_unlock(b);
     rc = g_wait(&lw.w, deadline); /* May park. */
     if (rc != 0) {

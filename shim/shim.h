@@ -97,6 +97,7 @@ struct g_config {
     int loops;         /* GREEN_LOOPS */
     size_t stack_size; /* GREEN_STACK_SIZE */
     long max_threads;  /* GREEN_MAX_THREADS; 0 for no limit */
+    const char *stats; /* GREEN_STATS: NULL (off), "" (stderr) or a path */
 };
 extern struct g_config g_config;
 /* Read the GREEN_* variables; on a bad value print one line and _exit(2). */
@@ -192,8 +193,22 @@ int64_t g_lock_deadline(clockid_t clock, const struct timespec *abs);
  * close, cancel, another worker) moves state from G_WAITING to the result;
  * every later one fails and does nothing.
  */
+/* Why a green thread parks, as GREEN_STATS counts it. */
+enum g_park_reason {
+    G_PARK_OTHER, /* barriers, once, anything not below */
+    G_PARK_FD,    /* an fd to become ready; poll, select, epoll_wait */
+    G_PARK_TIMER, /* sleeps, and the back-off of polled waits */
+    G_PARK_MUTEX, /* mutexes, rwlocks, spinlocks */
+    G_PARK_COND,
+    G_PARK_SEM,
+    G_PARK_JOIN,
+    G_PARK_DNS,
+    G_PARK_REASONS
+};
+
 struct g_waiter {
     struct g_thread *thread;  /* NULL: an OS thread that sleeps on state */
+    unsigned char reason;     /* enum g_park_reason; OTHER from init */
     _Atomic int state;        /* G_WAITING, then the result: a count, 0 or
                                  -errno */
     bool timed;               /* node is on the worker's timer heap */
@@ -232,6 +247,11 @@ int g_sleep_until(int64_t deadline);
 int g_poll_until(int (*attempt)(void *), void *arg, int64_t deadline,
                  bool cancellable);
 
+/* --- statistics (shim/stats.c) --- */
+
+/* Write the GREEN_STATS report where g_config.stats says. For atexit. */
+void g_stats_report(void);
+
 /* --- workers (shim/worker.c) --- */
 
 /*
@@ -246,6 +266,10 @@ void g_runtime_forked(void);
 
 /* --- inline: the per-OS-thread current green thread --- */
 extern __thread struct g_thread *g_tls_self
+    __attribute__((tls_model("initial-exec")));
+/* The name of the last intercepted call made on this OS thread, for the
+ * stats' longest loop iteration (interpose.h sets it). */
+extern __thread const char *g_tls_call
     __attribute__((tls_model("initial-exec")));
 
 static inline struct g_thread *g_self(void)

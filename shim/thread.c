@@ -20,6 +20,22 @@
 
 /* Live green threads of the process: created and not yet reaped. */
 static _Atomic long live;
+static _Atomic long peak; /* the most alive at once, for GREEN_STATS */
+
+static void note_alive(long n)
+{
+    long seen = atomic_load_explicit(&peak, memory_order_relaxed);
+
+    while (n > seen && !atomic_compare_exchange_weak_explicit(
+                           &peak, &seen, n, memory_order_relaxed,
+                           memory_order_relaxed))
+        ;
+}
+
+long g_thread_peak(void)
+{
+    return atomic_load_explicit(&peak, memory_order_relaxed);
+}
 /* main() called pthread_exit: the last thread to end exits the process. */
 static _Atomic bool main_exited;
 
@@ -157,8 +173,9 @@ int g_thread_create(const struct g_thread_attr *attr, void *(*start)(void *),
         prctl(PR_GET_NAME, t->name);
     g_thread_ctx_init(t);
 
-    atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
+    note_alive(atomic_fetch_add_explicit(&live, 1, memory_order_relaxed) + 1);
     atomic_fetch_add_explicit(&wk->load, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&wk->stats.created, 1, memory_order_relaxed);
     *id = g_thread_id(t);
     g_ready(t);
     return 0;
@@ -251,6 +268,7 @@ int g_thread_join(struct g_thread *t, void **retval, int64_t deadline)
             return -EBUSY;
         }
         g_waiter_init(&w, true);
+        w.reason = G_PARK_JOIN;
         t->joiner = &w;
         g_thread_unlock(t);
         rc = g_wait(&w, deadline); /* May park. */

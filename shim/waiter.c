@@ -20,6 +20,7 @@
 void g_waiter_init(struct g_waiter *w, bool cancellable)
 {
     w->thread = g_self();
+    w->reason = G_PARK_OTHER;
     atomic_store_explicit(&w->state, G_WAITING, memory_order_relaxed);
     w->timed = false;
     w->cancellable = cancellable && w->thread;
@@ -69,6 +70,7 @@ int g_wait(struct g_waiter *w, int64_t deadline)
     if (!self)
         return wait_os(w, deadline);
     wk = self->worker;
+    G_COUNT(wk->stats.parks[w->reason]);
     if (w->cancellable && g_cancel_wait_begin(self, w) != 0) {
         /* Canceled before it began: end the wait ourselves, unless a
          * waker already has. */
@@ -134,6 +136,7 @@ static int sleep_until(int64_t deadline, bool cancellable)
     int rc;
 
     g_waiter_init(&w, cancellable);
+    w.reason = G_PARK_TIMER;
     rc = g_wait(&w, deadline);
     return rc == -ETIMEDOUT ? 0 : rc;
 }

@@ -150,11 +150,31 @@ static void wait_for_work(struct g_worker *wk)
 }
 
 /*
+ * One iteration of the loop ends: the time since the last poll is what the
+ * loop waited for its green threads to switch back (the stats' longest
+ * iteration, with the last intercepted call made on this worker).
+ */
+static void count_iteration(struct g_worker *wk)
+{
+    struct g_worker_stats *s = &wk->stats;
+    int64_t busy = g_now() - s->busy_since;
+
+    G_COUNT(s->iterations);
+    if (s->busy_since && busy > atomic_load_explicit(&s->longest_ns,
+                                                     memory_order_relaxed)) {
+        atomic_store_explicit(&s->longest_ns, busy, memory_order_relaxed);
+        atomic_store_explicit(&s->longest_call, g_tls_call,
+                              memory_order_relaxed);
+    }
+}
+
+/*
  * Poll the loop: without waiting while threads are runnable, else wait for
  * work.
  */
 static void poll_loop(struct g_worker *wk)
 {
+    count_iteration(wk);
     if (g_queue_empty(&wk->runq))
         g_sched_wake_due(wk, g_now());
     if (g_queue_empty(&wk->runq))
@@ -162,7 +182,8 @@ static void poll_loop(struct g_worker *wk)
     else
         uv_run(&wk->loop, UV_RUN_NOWAIT);
     drain_inbox(wk);
-    g_sched_wake_due(wk, g_now());
+    wk->stats.busy_since = g_now();
+    g_sched_wake_due(wk, wk->stats.busy_since);
     wk->batch = G_BATCH;
 }
 

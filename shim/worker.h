@@ -19,6 +19,23 @@
 /* Switches between two polls of a busy worker's loop. */
 #define G_BATCH 64
 
+/* Bump a counter only its worker writes and the report reads. */
+#define G_COUNT(x)                                                            \
+    atomic_store_explicit(&(x), atomic_load_explicit(&(x), memory_order_relaxed) + 1, \
+                          memory_order_relaxed)
+
+/* What GREEN_STATS reports of one worker (stats.c documents each). */
+struct g_worker_stats {
+    _Atomic uint64_t created;
+    _Atomic uint64_t switches;
+    _Atomic uint64_t parks[G_PARK_REASONS];
+    _Atomic uint64_t cross_wakeups; /* written by other threads */
+    _Atomic uint64_t iterations;
+    _Atomic int64_t longest_ns;
+    const char *_Atomic longest_call;
+    int64_t busy_since; /* the end of the last poll of the loop */
+};
+
 struct g_worker {
     int index;
     struct g_thread sched; /* the scheduler's own context, as a thread */
@@ -49,6 +66,8 @@ struct g_worker {
     int fd_epoll;
     uv_poll_t fd_poll;
     struct g_fdwatch *_Atomic *watches;
+
+    struct g_worker_stats stats;
     pthread_t os_thread;
 } __attribute__((aligned(64)));
 
@@ -80,6 +99,8 @@ void g_thread_ctx_init(struct g_thread *t);
 
 /* shim/thread.c: called on t's worker once t's stack is no longer in use. */
 void g_thread_reap(struct g_thread *t);
+/* shim/thread.c: the most green threads alive at once. */
+long g_thread_peak(void);
 /* shim/thread.c: the worker for a new green thread. */
 struct g_worker *g_thread_place(void);
 
