@@ -119,12 +119,15 @@ G_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen,
     if (!io_enter(fd, &kind)) {
         rc = real_accept4(fd, addr, addrlen, flags);
     } else {
-        /* SO_RCVTIMEO bounds a blocking accept too. */
-        rc = g_ret(g_io_block(fd, POLLIN, SO_RCVTIMEO, try_accept, &c));
-        /* Let the other acceptors the connection woke go first next time,
-         * as the kernel's queue of exclusive waiters rotates. */
+        /* SO_RCVTIMEO bounds a blocking accept too. Acceptors of a worker
+         * take turns, as the kernel's exclusive waiters rotate: an event
+         * wakes the first, which, having taken a connection, wakes the
+         * next and lets it go first if more are queued, and waits again at
+         * the end of the line. A single acceptor never waits for its turn. */
+        rc = g_ret(g_io_block(fd, POLLIN | G_WAIT_EXCLUSIVE, SO_RCVTIMEO,
+                              try_accept, &c));
         if (rc >= 0)
-            g_yield(g_self());
+            g_fd_pass_turn(fd, POLLIN);
     }
     /* A new description, of the listener's type; Linux does not pass the
      * listener's O_NONBLOCK on. */

@@ -1,11 +1,13 @@
-# scripts/lib.sh: helpers shared by scripts/test, scripts/demo and
-# scripts/bench-spawn. Sourced, never run; the caller has already done
+# scripts/lib.sh: helpers shared by scripts/test, scripts/demo and the
+# scripts/bench-* benchmarks. Sourced, never run; the caller has already done
 # `set -euo pipefail` and changed to the repository root.
 
 # Debian packages the build and the tests need. meson configures tests/ too,
-# so even the demo needs Criterion to get past `meson setup`.
+# so even the demo needs Criterion to get past `meson setup`. wrk drives the
+# HTTP servers of scripts/demo and scripts/bench-http, and ss (iproute2)
+# checks that each connection was answered.
 G_PACKAGES=(meson ninja-build gcc pkg-config libuv1-dev libboost-context-dev
-    libcriterion-dev)
+    libcriterion-dev wrk iproute2)
 
 g_log()
 {
@@ -16,6 +18,14 @@ g_die()
 {
     printf 'error: %s\n' "$*" >&2
     exit 1
+}
+
+# g_median N...: the median of numbers.
+g_median()
+{
+    printf '%s\n' "$@" | sort -g | awk '
+        { v[NR] = $1 }
+        END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # Installs whichever of G_PACKAGES is missing. Runs

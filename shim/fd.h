@@ -86,8 +86,21 @@ int64_t g_fd_sock_deadline(int fd, int opt);
  * -ECANCELED if the thread was canceled.
  */
 int g_wait_fds(const struct pollfd *fds, int n, int64_t deadline);
-/* g_wait_fds for one fd. */
-int g_wait_fd(int fd, short events, int64_t deadline);
+/*
+ * g_wait_fds for one fd. events may include G_WAIT_EXCLUSIVE, for accept:
+ * an event then wakes only the first such waiter of the worker (with every
+ * other waiter), as the kernel wakes one thread blocked in accept per
+ * connection; the woken one passes the turn on with g_fd_pass_turn.
+ */
+#define G_WAIT_EXCLUSIVE 0x10000
+int g_wait_fd(int fd, int events, int64_t deadline);
+/* May switch. Wake the first exclusive waiter of fd on the calling green
+ * thread's worker, if there is one and fd is ready for events, and let it
+ * run first: one that took a connection and sees more queued hands the
+ * next to a waiting acceptor, as a native one would take it at the same
+ * time on another CPU. */
+void g_fd_pass_turn(int fd, short events);
+
 
 /*
  * May park. A green thread's blocking call on fd as non-blocking tries
@@ -98,7 +111,7 @@ int g_wait_fd(int fd, short events, int64_t deadline);
  * -EAGAIN if the description is non-blocking or the timeout passed, or
  * -EBADF if fd was closed meanwhile. A cancel acts while it waits.
  */
-long g_io_block(int fd, short events, int timeo, long (*try)(void *),
+long g_io_block(int fd, int events, int timeo, long (*try)(void *),
                 void *arg);
 /* Whether fd is ready for events now (poll with a zero timeout). */
 bool g_fd_ready(int fd, short events);

@@ -41,6 +41,7 @@ struct interest {
     struct g_fdwatch *watch; /* NULL: not attached */
     struct g_waiter *w;
     short events; /* POLLIN, POLLOUT, POLLPRI, with POLLERR | POLLHUP */
+    bool exclusive; /* G_WAIT_EXCLUSIVE */
 };
 
 /* Interests of one wait kept on the stack; more are mapped. */
@@ -102,7 +103,21 @@ static int register_fd(struct g_worker *wk, int fd, struct g_fd *rec,
     return 0;
 }
 
-static int attach(struct g_worker *wk, int fd, short events,
+/* poll(2)'s events as the epoll reports them, errors always included. */
+static short wanted(short events)
+{
+    short want = POLLERR | POLLHUP;
+
+    if (events & (POLLIN | POLLRDNORM | POLLRDBAND))
+        want |= POLLIN | POLLRDHUP;
+    if (events & (POLLOUT | POLLWRNORM | POLLWRBAND))
+        want |= POLLOUT;
+    if (events & POLLPRI)
+        want |= POLLPRI;
+    return want;
+}
+
+static int attach(struct g_worker *wk, int fd, int events,
                   struct interest *it, struct g_waiter *w)
 {
     struct g_fd *rec = g_fd_record(fd, true);
@@ -134,7 +149,8 @@ static int attach(struct g_worker *wk, int fd, short events,
     }
     it->watch = watch;
     it->w = w;
-    it->events = events;
+    it->events = wanted((short)events);
+    it->exclusive = events & G_WAIT_EXCLUSIVE;
     g_queue_insert_tail(&watch->waiters, &it->node);
     g_spin_release(&watch->lock);
     return 0;
@@ -152,21 +168,9 @@ static void detach(struct interest *it)
     g_spin_release(&watch->lock);
 }
 
-/* poll(2)'s events as the epoll reports them, errors always included. */
-static short wanted(short events)
-{
-    short want = POLLERR | POLLHUP;
-
-    if (events & (POLLIN | POLLRDNORM | POLLRDBAND))
-        want |= POLLIN | POLLRDHUP;
-    if (events & (POLLOUT | POLLWRNORM | POLLWRBAND))
-        want |= POLLOUT;
-    if (events & POLLPRI)
-        want |= POLLPRI;
-    return want;
-}
-
-int g_wait_fds(const struct pollfd *fds, int n, int64_t deadline)
+/* g_wait_fds, with exclusive (G_WAIT_EXCLUSIVE) for every fd. */
+static int wait_fds(const struct pollfd *fds, int n, int64_t deadline,
+                    int exclusive)
 {
     struct g_thread *self = g_self();
     struct interest small[SMALL_WAIT], *its = small;
@@ -189,8 +193,8 @@ int g_wait_fds(const struct pollfd *fds, int n, int64_t deadline)
     for (i = 0; i < n; i++) {
         if (fds[i].fd < 0)
             continue; /* poll(2) skips negative fds */
-        rc = attach(self->worker, fds[i].fd, wanted(fds[i].events), &its[i],
-                    &w);
+        rc = attach(self->worker, fds[i].fd, fds[i].events | exclusive,
+                    &its[i], &w);
         if (rc < 0)
             break;
     }
@@ -209,11 +213,52 @@ int g_wait_fds(const struct pollfd *fds, int n, int64_t deadline)
     return rc > 0 ? 0 : rc;
 }
 
-int g_wait_fd(int fd, short events, int64_t deadline)
+int g_wait_fds(const struct pollfd *fds, int n, int64_t deadline)
 {
-    struct pollfd pfd = {.fd = fd, .events = events};
+    return wait_fds(fds, n, deadline, 0);
+}
 
-    return g_wait_fds(&pfd, 1, deadline);
+int g_wait_fd(int fd, int events, int64_t deadline)
+{
+    struct pollfd pfd = {.fd = fd, .events = (short)events};
+
+    return wait_fds(&pfd, 1, deadline, events & G_WAIT_EXCLUSIVE);
+}
+
+/* Under watch's lock: wake its first exclusive waiter for revents. */
+static bool wake_first_exclusive(struct g_fdwatch *watch, short revents)
+{
+    for (struct g_queue *q = watch->waiters.next; q != &watch->waiters;
+         q = q->next) {
+        struct interest *it = g_queue_data(q, struct interest, node);
+
+        if (it->exclusive && (revents & it->events)) {
+            g_queue_remove(q);
+            g_wake(it->w, revents);
+            return true;
+        }
+    }
+    return false;
+}
+
+void g_fd_pass_turn(int fd, short events)
+{
+    struct g_fdwatch *watch = watch_of(g_self()->worker, fd, false);
+    bool waiting;
+
+    if (!watch)
+        return;
+    /* Unlocked peek first: the common single acceptor costs no poll. */
+    g_spin_acquire(&watch->lock);
+    waiting = watch->waiters.next && !g_queue_empty(&watch->waiters);
+    g_spin_release(&watch->lock);
+    if (!waiting || !g_fd_ready(fd, events))
+        return;
+    g_spin_acquire(&watch->lock);
+    waiting = watch->waiters.next && wake_first_exclusive(watch, events);
+    g_spin_release(&watch->lock);
+    if (waiting)
+        g_yield(g_self());
 }
 
 void g_fdwait_forget(struct g_worker *wk, int fd)
@@ -247,6 +292,7 @@ static void dispatch_one(struct g_worker *wk, const struct epoll_event *ev)
     struct g_fdwatch *watch = watch_of(wk, fd, false);
     short revents = (short)(ev->events & 0xffff);
     struct g_queue *q, *next;
+    bool woke_exclusive = false;
 
     if (ev->events & EPOLLRDHUP)
         revents |= POLLIN;
@@ -259,10 +305,16 @@ static void dispatch_one(struct g_worker *wk, const struct epoll_event *ev)
             struct interest *it = g_queue_data(q, struct interest, node);
 
             next = q->next;
-            if (revents & it->events) {
-                g_queue_remove(q);
-                g_wake(it->w, revents);
+            if (!(revents & it->events))
+                continue;
+            /* One exclusive waiter per event, unless it is an error. */
+            if (it->exclusive && !(revents & (POLLERR | POLLHUP))) {
+                if (woke_exclusive)
+                    continue;
+                woke_exclusive = true;
             }
+            g_queue_remove(q);
+            g_wake(it->w, revents);
         }
     }
     g_spin_release(&watch->lock);

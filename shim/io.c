@@ -40,7 +40,7 @@ static int nap(int64_t deadline)
                                                         : now + UNPOLLABLE_NS);
 }
 
-long g_io_block(int fd, short events, int timeo, long (*try)(void *),
+long g_io_block(int fd, int events, int timeo, long (*try)(void *),
                 void *arg)
 {
     int64_t deadline = 0; /* 0: not looked up yet */
