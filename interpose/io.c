@@ -49,6 +49,13 @@ static bool advance(struct msghdr *work, size_t n)
     return work->msg_iovlen == 0;
 }
 
+/* Whether a short read of op takes all the data there was (fd.h). */
+static bool drains(const struct io_op *op)
+{
+    return !op->write && op->kind == G_FD_TCP &&
+           !(op->flags & (MSG_PEEK | MSG_OOB));
+}
+
 static long try_once(struct io_op *op)
 {
     struct msghdr *m = op->work;
@@ -57,6 +64,7 @@ static long try_once(struct io_op *op)
 
     switch (op->kind) {
     case G_FD_STREAM:
+    case G_FD_TCP:
     case G_FD_SOCKET:
         if (op->plain && op->write)
             rc = real_sendto(op->fd, m->msg_iov->iov_base, m->msg_iov->iov_len,
@@ -71,6 +79,9 @@ static long try_once(struct io_op *op)
             rc = real_sendmsg(op->fd, m, op->flags | MSG_DONTWAIT);
         else
             rc = real_recvmsg(op->fd, m, op->flags | MSG_DONTWAIT);
+        if (op->plain && rc > 0 && (size_t)rc < m->msg_iov->iov_len &&
+            drains(op))
+            g_fd_set_drained(op->fd);
         break;
     case G_FD_FIFO:
         if (real_preadv2 && real_pwritev2) {
@@ -109,17 +120,30 @@ static long io_try(void *arg)
     }
 }
 
+/* What op waits for. A blocking read of a drained TCP socket waits
+ * before it tries; a non-blocking one must try, since only the try can say
+ * EAGAIN exactly. */
+static int events_of(const struct io_op *op)
+{
+    if (op->write)
+        return POLLOUT;
+    if (op->plain && drains(op) && g_fd_drained(op->fd) &&
+        g_fd_blocking(op->fd))
+        return POLLIN | G_WAIT_FIRST;
+    return POLLIN;
+}
+
 long io_run(struct io_op *op)
 {
-    bool sock = op->kind == G_FD_STREAM || op->kind == G_FD_SOCKET;
+    bool sock = g_fd_is_socket(op->kind);
     struct iovec small[SMALL_IOV], *iov = small;
     size_t size = op->msg->msg_iovlen * sizeof(*iov);
     struct msghdr copy;
     long rc;
 
     op->done = 0;
-    op->all = op->write ? op->kind == G_FD_STREAM || op->kind == G_FD_FIFO
-                        : op->kind == G_FD_STREAM && (op->flags & MSG_WAITALL);
+    op->all = op->write ? g_fd_is_stream(op->kind) || op->kind == G_FD_FIFO
+                        : g_fd_is_stream(op->kind) && (op->flags & MSG_WAITALL);
     op->work = op->msg;
     if (op->all) {
         if (op->msg->msg_iovlen > SMALL_IOV) {
@@ -136,7 +160,7 @@ long io_run(struct io_op *op)
     if (op->flags & MSG_DONTWAIT)
         rc = io_try(op); /* the program's own non-blocking call */
     else
-        rc = g_io_block(op->fd, op->write ? POLLOUT : POLLIN,
+        rc = g_io_block(op->fd, events_of(op),
                         sock ? (op->write ? SO_SNDTIMEO : SO_RCVTIMEO) : 0,
                         io_try, op);
     if (rc < 0 && op->done)

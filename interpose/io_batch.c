@@ -19,11 +19,6 @@
 #include <sys/sendfile.h>
 #include <sys/syscall.h>
 
-static bool is_socket(enum g_fd_kind kind)
-{
-    return kind == G_FD_STREAM || kind == G_FD_SOCKET;
-}
-
 struct mmsg_call {
     int fd;
     struct mmsghdr *vec;
@@ -63,7 +58,7 @@ G_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen,
     enum g_fd_kind kind;
     long rc;
 
-    if (!io_enter(fd, &kind) || !is_socket(kind) ||
+    if (!io_enter(fd, &kind) || !g_fd_is_socket(kind) ||
         (timeout && g_deadline_after(timeout, &c.until) != 0))
         return real_recvmmsg(fd, vec, vlen, flags, timeout);
     rc = flags & MSG_DONTWAIT
@@ -104,7 +99,7 @@ G_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen,
     enum g_fd_kind kind;
     long rc;
 
-    if (!io_enter(fd, &kind) || !is_socket(kind))
+    if (!io_enter(fd, &kind) || !g_fd_is_socket(kind))
         return real_sendmmsg(fd, vec, vlen, flags);
     rc = flags & MSG_DONTWAIT
              ? try_sendmmsg(&c)
@@ -169,7 +164,7 @@ G_EXPORT ssize_t sendfile(int out, int in, off_t *offset, size_t count)
 
     if (!io_enter(out, &kind))
         return real_sendfile(out, in, offset, count);
-    rc = g_io_block(out, POLLOUT, is_socket(kind) ? SO_SNDTIMEO : 0,
+    rc = g_io_block(out, POLLOUT, g_fd_is_socket(kind) ? SO_SNDTIMEO : 0,
                     try_sendfile, &c);
     if (rc < 0 && c.done)
         rc = (long)c.done;

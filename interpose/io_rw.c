@@ -47,11 +47,6 @@ static long run_iov(int fd, enum g_fd_kind kind, bool write,
     return io_run(&op);
 }
 
-static bool is_socket(enum g_fd_kind kind)
-{
-    return kind == G_FD_STREAM || kind == G_FD_SOCKET;
-}
-
 G_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
     enum g_fd_kind kind;
@@ -102,7 +97,7 @@ G_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
     enum g_fd_kind kind;
 
-    if (!io_enter(fd, &kind) || !is_socket(kind))
+    if (!io_enter(fd, &kind) || !g_fd_is_socket(kind))
         return real_recv(fd, buf, n, flags);
     return g_ret(run_buffer(fd, kind, false, buf, n, flags, NULL, NULL));
 }
@@ -112,7 +107,7 @@ G_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen,
 {
     enum g_fd_kind kind;
 
-    if (n > buflen || !io_enter(fd, &kind) || !is_socket(kind))
+    if (n > buflen || !io_enter(fd, &kind) || !g_fd_is_socket(kind))
         return real___recv_chk(fd, buf, n, buflen, flags);
     return g_ret(run_buffer(fd, kind, false, buf, n, flags, NULL, NULL));
 }
@@ -122,7 +117,7 @@ G_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags,
 {
     enum g_fd_kind kind;
 
-    if (!io_enter(fd, &kind) || !is_socket(kind))
+    if (!io_enter(fd, &kind) || !g_fd_is_socket(kind))
         return real_recvfrom(fd, buf, n, flags, addr, addrlen);
     return g_ret(run_buffer(fd, kind, false, buf, n, flags, addr, addrlen));
 }
@@ -133,7 +128,7 @@ G_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen,
 {
     enum g_fd_kind kind;
 
-    if (n > buflen || !io_enter(fd, &kind) || !is_socket(kind))
+    if (n > buflen || !io_enter(fd, &kind) || !g_fd_is_socket(kind))
         return real___recvfrom_chk(fd, buf, n, buflen, flags, addr, addrlen);
     return g_ret(run_buffer(fd, kind, false, buf, n, flags, addr, addrlen));
 }
@@ -143,7 +138,7 @@ G_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     enum g_fd_kind kind;
     struct io_op op = {.fd = fd, .write = false, .flags = flags, .msg = msg};
 
-    if (!io_enter(fd, &kind) || !is_socket(kind))
+    if (!io_enter(fd, &kind) || !g_fd_is_socket(kind))
         return real_recvmsg(fd, msg, flags);
     op.kind = kind;
     return g_ret(io_run(&op));
@@ -153,7 +148,7 @@ G_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
     enum g_fd_kind kind;
 
-    if (!io_enter(fd, &kind) || !is_socket(kind))
+    if (!io_enter(fd, &kind) || !g_fd_is_socket(kind))
         return real_send(fd, buf, n, flags);
     return g_ret(run_buffer(fd, kind, true, (void *)buf, n, flags, NULL, NULL));
 }
@@ -163,7 +158,7 @@ G_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 {
     enum g_fd_kind kind;
 
-    if (!io_enter(fd, &kind) || !is_socket(kind))
+    if (!io_enter(fd, &kind) || !g_fd_is_socket(kind))
         return real_sendto(fd, buf, n, flags, addr, addrlen);
     return g_ret(run_buffer(fd, kind, true, (void *)buf, n, flags,
                             (struct sockaddr *)addr, &addrlen));
@@ -175,7 +170,7 @@ G_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
     struct io_op op = {
         .fd = fd, .write = true, .flags = flags, .msg = (struct msghdr *)msg};
 
-    if (!io_enter(fd, &kind) || !is_socket(kind))
+    if (!io_enter(fd, &kind) || !g_fd_is_socket(kind))
         return real_sendmsg(fd, msg, flags);
     op.kind = kind;
     return g_ret(io_run(&op));

@@ -17,11 +17,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static enum g_fd_kind kind_of_type(int type)
-{
-    return (type & 0xf) == SOCK_STREAM ? G_FD_STREAM : G_FD_SOCKET;
-}
-
 G_EXPORT int socket(int domain, int type, int protocol)
 {
     int fd;
@@ -29,7 +24,7 @@ G_EXPORT int socket(int domain, int type, int protocol)
     hook_enter();
     fd = real_socket(domain, type, protocol);
     if (fd >= 0)
-        g_fd_made(fd, kind_of_type(type), type & SOCK_NONBLOCK);
+        g_fd_made(fd, g_fd_socket_kind(domain, type), type & SOCK_NONBLOCK);
     return fd;
 }
 
@@ -40,8 +35,8 @@ G_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
     hook_enter();
     rc = real_socketpair(domain, type, protocol, sv);
     if (rc == 0) {
-        g_fd_made(sv[0], kind_of_type(type), type & SOCK_NONBLOCK);
-        g_fd_made(sv[1], kind_of_type(type), type & SOCK_NONBLOCK);
+        g_fd_made(sv[0], g_fd_socket_kind(domain, type), type & SOCK_NONBLOCK);
+        g_fd_made(sv[1], g_fd_socket_kind(domain, type), type & SOCK_NONBLOCK);
     }
     return rc;
 }
@@ -190,8 +185,7 @@ G_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     bool blocking;
     int rc;
 
-    if (!io_enter(fd, &kind) ||
-        (kind != G_FD_STREAM && kind != G_FD_SOCKET))
+    if (!io_enter(fd, &kind) || !g_fd_is_socket(kind))
         return real_connect(fd, addr, len);
     rc = connect_once(fd, addr, len, &blocking);
     /* A full AF_UNIX backlog: natively a blocking connect waits for room,

@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -23,12 +24,32 @@
 enum g_fd_kind {
     G_FD_UNKNOWN, /* not looked at yet (or closed since) */
     G_FD_STREAM,  /* SOCK_STREAM socket: blocking sends write everything */
+    G_FD_TCP,     /* the same over AF_INET or AF_INET6, where a short read
+                     also takes all the data there was (g_fd_drained) */
     G_FD_SOCKET,  /* any other socket */
     G_FD_FIFO,    /* pipe or FIFO: RWF_NOWAIT tries */
     G_FD_POLL,    /* other pollable file (eventfd, tty, ...): poll, then call */
     G_FD_FILE,    /* regular file, directory, block device, or not an open
                      fd: always ready, every call passes through */
 };
+
+static inline bool g_fd_is_stream(enum g_fd_kind kind)
+{
+    return kind == G_FD_STREAM || kind == G_FD_TCP;
+}
+
+static inline bool g_fd_is_socket(enum g_fd_kind kind)
+{
+    return g_fd_is_stream(kind) || kind == G_FD_SOCKET;
+}
+
+/* The kind of a socket from socket(2)'s arguments. */
+static inline enum g_fd_kind g_fd_socket_kind(int domain, int type)
+{
+    if ((type & 0xf) != SOCK_STREAM)
+        return G_FD_SOCKET;
+    return domain == AF_INET || domain == AF_INET6 ? G_FD_TCP : G_FD_STREAM;
+}
 
 /* --- the per-process fd table (shim/fdtable.c); any thread --- */
 
@@ -93,6 +114,9 @@ int g_wait_fds(const struct pollfd *fds, int n, int64_t deadline);
  * connection; the woken one passes the turn on with g_fd_pass_turn.
  */
 #define G_WAIT_EXCLUSIVE 0x10000
+/* For g_io_block: wait before the first try (g_fd_drained says it would
+ * find nothing). */
+#define G_WAIT_FIRST 0x20000
 int g_wait_fd(int fd, int events, int64_t deadline);
 /* May switch. Wake the first exclusive waiter of fd on the calling green
  * thread's worker, if there is one and fd is ready for events, and let it
@@ -100,6 +124,20 @@ int g_wait_fd(int fd, int events, int64_t deadline);
  * next to a waiting acceptor, as a native one would take it at the same
  * time on another CPU. */
 void g_fd_pass_turn(int fd, short events);
+
+/*
+ * A read that came back short on a TCP socket took all the data there was,
+ * and data that comes later is a new edge on the epolls that have the fd.
+ * So, until the calling green thread's worker sees such an edge, a blocking
+ * read on that worker may skip the try that would only say EAGAIN and wait
+ * at once: one system call less per request of a keep-alive connection, as
+ * libuv saves by not reading until EAGAIN. Not after the peer's FIN, a
+ * reset or urgent data (the worker has seen them): an end of file is a
+ * state, not an edge, and a read stops short at the urgent mark. Only for
+ * an fd the worker has in its epoll; its dispatch clears the mark.
+ */
+void g_fd_set_drained(int fd);
+bool g_fd_drained(int fd);
 
 
 /*

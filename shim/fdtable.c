@@ -60,12 +60,15 @@ struct g_fd *g_fd_record(int fd, bool create)
 
 static enum g_fd_kind kind_of_socket(int fd)
 {
-    int type;
+    int type, domain;
     socklen_t len = sizeof(type);
 
     if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
         return G_FD_SOCKET;
-    return type == SOCK_STREAM ? G_FD_STREAM : G_FD_SOCKET;
+    len = sizeof(domain);
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0)
+        domain = AF_UNSPEC;
+    return g_fd_socket_kind(domain, type);
 }
 
 static enum g_fd_kind look_up_kind(int fd)

@@ -31,6 +31,9 @@
 struct g_fdwatch {
     _Atomic int lock;
     bool registered;        /* in the worker's epoll ... */
+    bool drained;           /* no input since a short read (fd.h) */
+    bool ended;             /* a hang-up, error or urgent data was seen:
+                               never drained again */
     uint32_t gen;           /* ... for this generation of the number */
     struct g_queue waiters; /* struct interest.node; zeroed until first use */
 };
@@ -97,6 +100,8 @@ static int register_fd(struct g_worker *wk, int fd, struct g_fd *rec,
         return -errno; /* EPERM: a regular file; EBADF: not open */
     }
     watch->registered = true;
+    watch->drained = false;
+    watch->ended = false;
     watch->gen = gen;
     atomic_fetch_or_explicit(&rec->watchers, worker_bit(wk),
                              memory_order_relaxed);
@@ -241,6 +246,35 @@ static bool wake_first_exclusive(struct g_fdwatch *watch, short revents)
     return false;
 }
 
+/* This worker's watch of fd, if it has fd in its epoll now. */
+static struct g_fdwatch *registered_watch(int fd)
+{
+    struct g_fdwatch *watch = watch_of(g_self()->worker, fd, false);
+    struct g_fd *rec = g_fd_record(fd, false);
+
+    if (!watch || !rec || !watch->registered ||
+        watch->gen != atomic_load_explicit(&rec->gen, memory_order_relaxed))
+        return NULL;
+    return watch;
+}
+
+/* The marks are the worker's own: set by its green threads, read and
+ * cleared by its dispatch, all on its OS thread, so no lock. */
+void g_fd_set_drained(int fd)
+{
+    struct g_fdwatch *watch = registered_watch(fd);
+
+    if (watch && !watch->ended)
+        watch->drained = true;
+}
+
+bool g_fd_drained(int fd)
+{
+    struct g_fdwatch *watch = registered_watch(fd);
+
+    return watch && watch->drained;
+}
+
 void g_fd_pass_turn(int fd, short events)
 {
     struct g_fdwatch *watch = watch_of(g_self()->worker, fd, false);
@@ -301,6 +335,10 @@ static void dispatch_one(struct g_worker *wk, const struct epoll_event *ev)
     g_spin_acquire(&watch->lock);
     /* A stale report: the number was closed since (and maybe reused). */
     if (watch->registered && watch->gen == gen) {
+        if (revents & (POLLIN | POLLERR | POLLHUP))
+            watch->drained = false;
+        if (ev->events & (EPOLLRDHUP | EPOLLERR | EPOLLHUP | EPOLLPRI))
+            watch->ended = true;
         for (q = watch->waiters.next; q != &watch->waiters; q = next) {
             struct interest *it = g_queue_data(q, struct interest, node);
 

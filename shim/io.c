@@ -44,10 +44,12 @@ long g_io_block(int fd, int events, int timeo, long (*try)(void *),
                 void *arg)
 {
     int64_t deadline = 0; /* 0: not looked up yet */
+    bool skip = events & G_WAIT_FIRST;
     long rc;
 
     for (;;) {
-        rc = try(arg);
+        rc = skip ? -EAGAIN : try(arg);
+        skip = false;
         if (rc != -EAGAIN)
             return rc;
         if (deadline == 0) {
@@ -56,7 +58,7 @@ long g_io_block(int fd, int events, int timeo, long (*try)(void *),
                 return -EAGAIN;
             deadline = timeo ? g_fd_sock_deadline(fd, timeo) : G_NEVER;
         }
-        rc = g_wait_fd(fd, events, deadline);
+        rc = g_wait_fd(fd, events & ~G_WAIT_FIRST, deadline);
         if (rc == -EPERM)
             rc = nap(deadline);
         if (rc == -ETIMEDOUT)
