@@ -131,6 +131,20 @@ int (*real_epoll_wait)(int epfd, struct epoll_event *ev, int max, int timeout);
 int (*real_epoll_pwait)(int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *sigmask);
 int (*real_epoll_pwait2)(int epfd, struct epoll_event *ev, int max, const struct timespec *timeout, const sigset_t *sigmask);
 
+int (*real_getaddrinfo)(const char *, const char *, const struct addrinfo *,
+                        struct addrinfo **);
+int (*real_getnameinfo)(const struct sockaddr *, socklen_t, char *, socklen_t,
+                        char *, socklen_t, int);
+struct hostent *(*real_gethostbyname)(const char *);
+struct hostent *(*real_gethostbyname2)(const char *, int);
+int (*real_gethostbyname_r)(const char *, struct hostent *, char *, size_t,
+                            struct hostent **, int *);
+int (*real_gethostbyname2_r)(const char *, int, struct hostent *, char *,
+                             size_t, struct hostent **, int *);
+struct hostent *(*real_gethostbyaddr)(const void *, socklen_t, int);
+int (*real_gethostbyaddr_r)(const void *, socklen_t, int, struct hostent *,
+                            char *, size_t, struct hostent **, int *);
+
 /* One row per real function: its name, the glibc version to bind (NULL:
  * the default one), and the slot. */
 struct row {
@@ -246,6 +260,14 @@ static const struct row table[] = {
     {"pselect", NULL, (void **)&real_pselect},
     {"epoll_wait", NULL, (void **)&real_epoll_wait},
     {"epoll_pwait", NULL, (void **)&real_epoll_pwait},
+    {"getaddrinfo", NULL, (void **)&real_getaddrinfo},
+    {"getnameinfo", NULL, (void **)&real_getnameinfo},
+    {"gethostbyname", NULL, (void **)&real_gethostbyname},
+    {"gethostbyname2", NULL, (void **)&real_gethostbyname2},
+    {"gethostbyname_r", NULL, (void **)&real_gethostbyname_r},
+    {"gethostbyname2_r", NULL, (void **)&real_gethostbyname2_r},
+    {"gethostbyaddr", NULL, (void **)&real_gethostbyaddr},
+    {"gethostbyaddr_r", NULL, (void **)&real_gethostbyaddr_r},
 };
 
 /* Newer than some glibc we may meet: a NULL slot makes the hook answer

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
 #include <sys/epoll.h>
@@ -194,5 +195,27 @@ extern int (*real_epoll_pwait)(int epfd, struct epoll_event *ev, int max,
 extern int (*real_epoll_pwait2)(int epfd, struct epoll_event *ev, int max,
                                 const struct timespec *timeout,
                                 const sigset_t *sigmask);
+
+extern int (*real_getaddrinfo)(const char *node, const char *service,
+                               const struct addrinfo *hints,
+                               struct addrinfo **res);
+extern int (*real_getnameinfo)(const struct sockaddr *sa, socklen_t salen,
+                               char *host, socklen_t hostlen, char *serv,
+                               socklen_t servlen, int flags);
+extern struct hostent *(*real_gethostbyname)(const char *name);
+extern struct hostent *(*real_gethostbyname2)(const char *name, int af);
+extern int (*real_gethostbyname_r)(const char *name, struct hostent *ret,
+                                   char *buf, size_t buflen,
+                                   struct hostent **result, int *h_errnop);
+extern int (*real_gethostbyname2_r)(const char *name, int af,
+                                    struct hostent *ret, char *buf,
+                                    size_t buflen, struct hostent **result,
+                                    int *h_errnop);
+extern struct hostent *(*real_gethostbyaddr)(const void *addr, socklen_t len,
+                                             int type);
+extern int (*real_gethostbyaddr_r)(const void *addr, socklen_t len, int type,
+                                   struct hostent *ret, char *buf,
+                                   size_t buflen, struct hostent **result,
+                                   int *h_errnop);
 
 #endif

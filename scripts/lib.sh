@@ -3,11 +3,14 @@
 # `set -euo pipefail` and changed to the repository root.
 
 # Debian packages the build and the tests need. meson configures tests/ too,
-# so even the demo needs Criterion to get past `meson setup`. wrk drives the
-# HTTP servers of scripts/demo and scripts/bench-http, and ss (iproute2)
-# checks that each connection was answered.
+# so even the demo needs Criterion (and libpng) to get past `meson setup`.
+# wrk drives the HTTP servers of scripts/demo, scripts/bench-http and
+# `green compare`, and ss (iproute2) checks that each connection was
+# answered. gnuplot-nox draws green compare's chart (no X, but the pngcairo
+# terminal), libpng-dev lets the tests read that chart, and man-db's man -l
+# reads the manual pages in the install test.
 G_PACKAGES=(meson ninja-build gcc pkg-config libuv1-dev libboost-context-dev
-    libcriterion-dev wrk iproute2)
+    libcriterion-dev libc-ares-dev wrk iproute2 gnuplot-nox libpng-dev man-db)
 
 g_log()
 {

@@ -247,6 +247,16 @@ int g_sleep_until(int64_t deadline);
 int g_poll_until(int (*attempt)(void *), void *arg, int64_t deadline,
                  bool cancellable);
 
+/* --- the thread pool (shim/offload.c) --- */
+
+/*
+ * May park. Run fn(arg) on libuv's thread pool while the calling green
+ * thread waits, for a call that blocks and has no green version (it would
+ * freeze the worker). Not cancellable: fn's arguments live on the waiting
+ * thread's stack. Green threads only.
+ */
+void g_run_blocking(void (*fn)(void *), void *arg);
+
 /* --- statistics (shim/stats.c) --- */
 
 /* Write the GREEN_STATS report where g_config.stats says. For atexit. */

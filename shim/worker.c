@@ -175,6 +175,8 @@ static void count_iteration(struct g_worker *wk)
 static void poll_loop(struct g_worker *wk)
 {
     count_iteration(wk);
+    if (wk->offloads)
+        g_offload_flush(wk);
     if (g_queue_empty(&wk->runq))
         g_sched_wake_due(wk, g_now());
     if (g_queue_empty(&wk->runq))

@@ -68,6 +68,10 @@ struct g_worker {
     struct g_fdwatch *_Atomic *watches;
 
     struct g_worker_stats stats;
+
+    /* Calls for the thread pool that green threads of this worker queued
+     * (offload.c); only this worker's OS thread touches the list. */
+    struct g_offload *offloads;
     pthread_t os_thread;
 } __attribute__((aligned(64)));
 
@@ -87,6 +91,9 @@ void g_worker_wakeup(struct g_worker *wk);
 void g_fdwait_init(struct g_worker *wk);
 void g_fdwait_forget(struct g_worker *wk, int fd);
 void g_fdwait_dispatch(struct g_worker *wk);
+
+/* shim/offload.c: in the scheduler, hand the queued calls to libuv. */
+void g_offload_flush(struct g_worker *wk);
 
 /* shim/sched.c */
 void g_sched_make_runnable(struct g_worker *wk, struct g_thread *t);
