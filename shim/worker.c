@@ -26,10 +26,19 @@ bool g_runtime_live;
 /* Stacks pooled per worker; past this, freed stacks are unmapped. */
 #define POOL_MAX 256
 
-/* How long an idle worker watches its inbox before it sleeps in the loop
- * (longer than a wake-up through the eventfd takes here, 30-50 us):
- * a wake-up from another worker then costs no system call on either side. */
+/*
+ * How long an idle worker may watch its inbox before it sleeps in the loop
+ * (longer than a wake-up through the eventfd takes here, 30-50 us): a
+ * wake-up from another worker then costs no system call on either side.
+ * But a spinning worker takes a CPU from everything else (a load generator
+ * on the same machine, the other workers' kernel work), so the spin adapts:
+ * each one that ends without a wake-up halves the next, down to none below
+ * SPIN_MIN_NS, and a wake-up from another thread (found spinning or through
+ * the eventfd) restores it. A server whose green threads wait on fds and
+ * timers soon stops spinning; threads handing work across workers keep it.
+ */
 #define SPIN_NS 100000
+#define SPIN_MIN_NS 1000
 
 /*
  * Cross-thread wake-ups are a write to the worker's own eventfd, watched
@@ -57,6 +66,7 @@ static void on_wakeup(uv_poll_t *handle, int status, int events)
 
     (void)status;
     (void)events;
+    wk->spin_ns = SPIN_NS; /* wake-ups come from other threads again */
     /* The scheduler drains the inbox after every uv_run. */
     while (syscall(SYS_read, wk->wakeup_fd, &count, sizeof(count)) < 0 &&
            errno == EINTR)
@@ -133,14 +143,19 @@ static bool inbox_empty(struct g_worker *wk)
  */
 static void wait_for_work(struct g_worker *wk)
 {
-    int64_t until = g_now() + SPIN_NS;
+    if (g_nworkers > 1 && wk->spin_ns > 0) {
+        int64_t until = g_now() + wk->spin_ns;
+        int i;
 
-    if (g_nworkers > 1) {
-        for (int i = 1; inbox_empty(wk); i++) {
+        for (i = 1; inbox_empty(wk); i++) {
             __builtin_ia32_pause();
             if (i % 64 == 0 && g_now() >= until)
                 break;
         }
+        if (!inbox_empty(wk))
+            wk->spin_ns = SPIN_NS;
+        else if ((wk->spin_ns /= 2) < SPIN_MIN_NS)
+            wk->spin_ns = 0;
     }
     g_stack_pool_trim(&wk->stacks);
     arm_alarm(wk, g_now());
@@ -230,6 +245,7 @@ static void reserve_fds(struct g_worker *wk)
 static void worker_init(struct g_worker *wk, int index)
 {
     wk->index = index;
+    wk->spin_ns = SPIN_NS;
     wk->sched.worker = wk;
     g_queue_init(&wk->sched.runq);
     g_queue_init(&wk->runq);

@@ -41,6 +41,7 @@ struct g_worker {
     struct g_thread sched; /* the scheduler's own context, as a thread */
     struct g_queue runq;   /* runnable g_thread.runq nodes, FIFO */
     int batch;             /* switches left before the loop is polled */
+    int64_t spin_ns;       /* how long to watch the inbox when idle */
     unsigned place_next;   /* round-robin cursor for placement */
     struct g_heap timers;  /* g_waiter.timer nodes with a deadline */
     struct g_stack_pool stacks;
