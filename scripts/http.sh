@@ -1,5 +1,7 @@
-# scripts/http.sh: helpers shared by scripts/demo (its http demo) and
-# scripts/bench-http. Sourced after scripts/lib.sh, never run.
+# scripts/http.sh: helpers shared by scripts/demo (its http demo),
+# scripts/bench-http and `green compare` (scripts/green.in). Sourced after
+# scripts/lib.sh (or, by green, after its own g_log), never run. meson
+# copies it to build/scripts/ and installs it beside measure, for green.
 #
 # One run (http_run) starts one server on a free port under
 # build/scripts/measure, drives it with wrk, then stops it, so that the peak
@@ -7,13 +9,16 @@
 # server started is killed again, whatever happens: when its run ends, or
 # from http_kill_all, which the callers' EXIT trap calls.
 #
-# The caller sets HTTP_DIR, a directory for the files of each run.
+# The caller sets HTTP_DIR, a directory for the files of each run, and may
+# set HTTP_MEASURE (the measure program) and HTTP_PATH (the URL path wrk
+# asks for) after sourcing this file.
 #
 # Environment: HTTP_DURATION (5s, as wrk's -d), HTTP_START_TIMEOUT (10
 # seconds for a server to say it is listening), HTTP_STOP_TIMEOUT (5
 # seconds between SIGTERM and SIGKILL).
 
 HTTP_MEASURE=build/scripts/measure
+HTTP_PATH=/
 HTTP_DURATION=${HTTP_DURATION:-5s}
 HTTP_START_TIMEOUT=${HTTP_START_TIMEOUT:-10}
 HTTP_STOP_TIMEOUT=${HTTP_STOP_TIMEOUT:-5}
@@ -149,32 +154,78 @@ wait_port()
     return 1
 }
 
-# wrk_results FILE: wrk --latency's report as key=value lines: rps, p99_ms,
-# requests, non2xx, and errors (its "Socket errors:" line, if any).
+# wait_listening MEASURE_PID PORT: waits until a socket listens on TCP port
+# PORT; fails if the server exits or HTTP_START_TIMEOUT seconds pass first.
+# For servers that print nothing when they are ready.
+wait_listening()
+{
+    local i
+
+    for ((i = 0; i < HTTP_START_TIMEOUT * 10; i++)); do
+        if [[ -n $(ss -Hltn "( sport = :$2 )") ]]; then
+            return 0
+        fi
+        alive "$1" || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# http_free_port: prints a TCP port that no socket uses, in any state
+# (TIME_WAIT included), or fails. It is taken outside the kernel's range of
+# ephemeral ports when that leaves room, so that no connection, wrk's
+# included, is given it as its local port before the server binds it.
+http_free_port()
+{
+    local lo hi base span p i
+
+    read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
+    if ((lo - 10000 >= 1000)); then
+        base=10000 span=$((lo - 10000))
+    elif ((65535 - hi >= 1000)); then
+        base=$((hi + 1)) span=$((65535 - hi))
+    else
+        base=1024 span=$((65536 - 1024))
+    fi
+    for ((i = 0; i < 100; i++)); do
+        p=$((base + (RANDOM * 32768 + RANDOM) % span))
+        if [[ -z $(ss -Htan "( sport = :$p )") ]]; then
+            echo "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# wrk_results FILE: wrk --latency's report as key=value lines: rps, p50_ms,
+# p99_ms, requests, non2xx, and errors (its "Socket errors:" line, if any).
 wrk_results()
 {
     awk '
-        /^Requests\/sec:/ { rps = $2 }
-        / requests in / { requests = $1 }
-        $1 == "99%" {
-            v = $2
+        # A latency as wrk prints it ("812.00us", "1.20ms", "2.01s"), in ms.
+        function ms(v, unit) {
             unit = v
             sub(/^[0-9.]+/, "", unit)
-            p99 = v + 0
+            v += 0
             if (unit == "us")
-                p99 /= 1000
-            else if (unit == "s")
-                p99 *= 1000
-            else if (unit == "m")
-                p99 *= 60000
-            else if (unit == "h")
-                p99 *= 3600000
+                return v / 1000
+            if (unit == "s")
+                return v * 1000
+            if (unit == "m")
+                return v * 60000
+            if (unit == "h")
+                return v * 3600000
+            return v
         }
+        /^Requests\/sec:/ { rps = $2 }
+        / requests in / { requests = $1 }
+        $1 == "50%" { p50 = ms($2) }
+        $1 == "99%" { p99 = ms($2) }
         /Non-2xx or 3xx responses:/ { non2xx = $NF }
         /Socket errors:/ { sub(/^ *Socket errors: */, ""); errors = $0 }
         END {
-            printf "rps=%s\np99_ms=%s\nrequests=%d\nnon2xx=%d\n",
-                rps + 0, p99 + 0, requests, non2xx
+            printf "rps=%s\np50_ms=%s\np99_ms=%s\nrequests=%d\nnon2xx=%d\n",
+                rps + 0, p50 + 0, p99 + 0, requests, non2xx
             if (errors != "")
                 printf "errors=%s\n", errors
         }' "$1"
@@ -231,36 +282,54 @@ fail()
     g_log "$1: ${*:2}"
 }
 
-# http_run NAME CONNECTIONS [VAR=VALUE]... -- SERVER: one run. Starts SERVER
-# (a path; it gets port 0) with the VAR=VALUE environment under measure,
+# http_run NAME CONNECTIONS [VAR=VALUE]... -- SERVER [ARG]...: one run.
+# Starts SERVER with its ARGs and the VAR=VALUE environment under measure,
 # waits until it listens, runs wrk with CONNECTIONS connections for
-# HTTP_DURATION, and stops the server. Leaves in $HTTP_DIR/NAME.res the
-# key=value results (http_get): those of wrk_results and check_answered,
-# peak_threads and maxrss_kb from measure, and failed=WHY if the server never
-# listened, died, hung, or left connections or requests unanswered. The
-# server's stdout and stderr go to NAME.out and NAME.err, wrk's report to
-# NAME.wrk. Always returns 0.
+# HTTP_DURATION on HTTP_PATH, and stops the server. The port: if SERVER or
+# an ARG contains "{port}", each "{port}" becomes a free port
+# (http_free_port) and the server is ready once a socket listens there;
+# otherwise SERVER gets one more argument, 0, and is ready once it prints
+# "listening on PORT", as the demo's servers do. Leaves in
+# $HTTP_DIR/NAME.res the key=value results (http_get): those of
+# wrk_results and check_answered, peak_threads and maxrss_kb from measure,
+# and failed=WHY if the server never listened, died, hung, or left
+# connections or requests unanswered. The server's stdout and stderr go to
+# NAME.out and NAME.err, wrk's report to NAME.wrk. Always returns 0.
 http_run()
 {
-    local name=$1 conns=$2 env=() secs start port mpid t rc=0 died=0
-    local res=$HTTP_DIR/$1.res
+    local name=$1 conns=$2 env=() cmd=() secs start port='' mpid t rc=0 died=0
+    local res=$HTTP_DIR/$1.res threads
 
     shift 2
     while [[ $1 != -- ]]; do
         env+=(-e "$1")
         shift
     done
+    shift
     secs=$(http_seconds "$HTTP_DURATION")
     : >"$res"
+    if [[ "$*" == *"{port}"* ]]; then
+        if ! port=$(http_free_port); then
+            fail "$name" "found no free port"
+            return 0
+        fi
+        cmd=("${@//\{port\}/$port}")
+    else
+        cmd=("$@" 0)
+    fi
     # Created here, so that wait_port can read the first at once.
     : >"$HTTP_DIR/$name.out"
     : >"$HTTP_DIR/$name.err"
     "$HTTP_MEASURE" -o "$HTTP_DIR/$name.stat" -i 10000 \
-        -t $((HTTP_START_TIMEOUT + secs + 120)) "${env[@]}" -- "$2" 0 \
+        -t $((HTTP_START_TIMEOUT + secs + 120)) "${env[@]}" -- "${cmd[@]}" \
         >"$HTTP_DIR/$name.out" 2>"$HTTP_DIR/$name.err" &
     mpid=$!
     HTTP_MEASURE_PID=$mpid
-    port=$(wait_port "$mpid" "$HTTP_DIR/$name.out") || port=
+    if [[ -n $port ]]; then
+        wait_listening "$mpid" "$port" || port=
+    else
+        port=$(wait_port "$mpid" "$HTTP_DIR/$name.out") || port=
+    fi
     # By now measure has forked, and its one child is the server.
     { read -r HTTP_SERVER_PID _ <"/proc/$mpid/task/$mpid/children"; } \
         2>/dev/null || true
@@ -273,8 +342,10 @@ http_run()
 
     # wrk stops by itself after the duration; the timeout is for a wrk
     # stuck on a server that hangs. Connecting 10,000 takes a few seconds.
-    timeout -k 5 $((secs + 30)) wrk -t "$HTTP_WRK_THREADS" -c "$conns" \
-        -d "$HTTP_DURATION" --latency "http://127.0.0.1:$port/" \
+    # wrk wants at least one connection per thread.
+    threads=$((conns < HTTP_WRK_THREADS ? conns : HTTP_WRK_THREADS))
+    timeout -k 5 $((secs + 30)) wrk -t "$threads" -c "$conns" \
+        -d "$HTTP_DURATION" --latency "http://127.0.0.1:$port$HTTP_PATH" \
         >"$HTTP_DIR/$name.wrk" 2>&1 &
     HTTP_WRK_PID=$!
     start=$(now_ds)
