@@ -149,6 +149,10 @@ static int green_getaddrinfo(const char *node, const char *service,
     if ((rc = g_dns_addrs(node, h.ai_family, flags, &found)) != 0)
         return rc;
     rc = entries_of(&found, service, &h, res);
+    /* Each entry carries the flags asked for, as glibc's do (without
+     * hints, glibc's default ones). */
+    for (struct addrinfo *ai = rc == 0 ? *res : NULL; ai; ai = ai->ai_next)
+        ai->ai_flags = hints ? flags : AI_V4MAPPED | AI_ADDRCONFIG;
     if (rc == 0 && (flags & AI_CANONNAME) &&
         !((*res)->ai_canonname = strdup(found.canon ? found.canon : node))) {
         freeaddrinfo(*res);
@@ -232,6 +236,8 @@ static int green_host_name(const struct sockaddr *sa, socklen_t salen,
     int herr, rc;
 
     rc = g_dns_host_by_addr(addr, len, sa->sa_family, &he, &herr);
+    if (rc == EAI_FAIL && herr == TRY_AGAIN)
+        rc = EAI_AGAIN;
     if (rc == EAI_NONAME || rc == EAI_NODATA) {
         /* No name: the address itself, unless one was required. */
         if (flags & NI_NAMEREQD)
@@ -267,9 +273,11 @@ G_EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen,
         g_run_blocking(run_getnameinfo, &c);
         return c.rc;
     }
-    /* The service part, and glibc's errors about the call, first. */
-    rc = real_getnameinfo(sa, salen, NULL, 0, serv, servlen, flags);
-    if (rc != 0)
+    /* The service part first, if asked for (glibc's call wants a host
+     * or a service). */
+    if (serv && servlen &&
+        (rc = real_getnameinfo(sa, salen, NULL, 0, serv, servlen,
+                               flags & ~NI_NAMEREQD)) != 0)
         return rc;
     return green_host_name(sa, salen, host, hostlen, flags);
 }
@@ -352,9 +360,9 @@ static int fill_hostent(const struct hostent *he, struct hostent *ret,
 }
 
 /* The _r calls' answer for a lookup that gave he (or failed with herr). */
-static int answer_r(struct hostent *he, int herr, struct hostent *ret,
-                    char *buf, size_t buflen, struct hostent **result,
-                    int *h_errnop)
+static int answer_r(int lookup_rc, bool by_addr, struct hostent *he,
+                    int herr, struct hostent *ret, char *buf, size_t buflen,
+                    struct hostent **result, int *h_errnop)
 {
     int rc = 0;
 
@@ -368,9 +376,11 @@ static int answer_r(struct hostent *he, int herr, struct hostent *ret,
         else
             *h_errnop = NETDB_INTERNAL;
         free(he);
-    } else if (herr == TRY_AGAIN) {
-        rc = EAGAIN;
+    } else if (herr == TRY_AGAIN && lookup_rc == EAI_AGAIN) {
+        rc = EAGAIN; /* a timeout; a server failure returns 0 */
     }
+    if (by_addr && rc == EAGAIN)
+        rc = 0; /* glibc's gethostbyaddr_r says so only in *h_errnop */
     return rc;
 }
 
@@ -414,7 +424,7 @@ G_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret,
                               struct hostent **result, int *h_errnop)
 {
     struct hostent *he;
-    int herr;
+    int herr, rc;
 
     if (!hook_enter() || !name || numeric_host(name) ||
         (af != AF_INET && af != AF_INET6))
@@ -428,8 +438,8 @@ G_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret,
         pooled_host(&c);
         return c.rc;
     }
-    g_dns_host_by_name(name, af, &he, &herr);
-    return answer_r(he, herr, ret, buf, buflen, result, h_errnop);
+    rc = g_dns_host_by_name(name, af, &he, &herr);
+    return answer_r(rc, false, he, herr, ret, buf, buflen, result, h_errnop);
 }
 
 G_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf,
@@ -471,7 +481,7 @@ G_EXPORT int gethostbyaddr_r(const void *addr, socklen_t len, int type,
                              struct hostent **result, int *h_errnop)
 {
     struct hostent *he;
-    int herr;
+    int herr, rc;
 
     if (!hook_enter() || !addr || !reverse_lookup(len, type))
         return real_gethostbyaddr_r(addr, len, type, ret, buf, buflen, result,
@@ -484,6 +494,6 @@ G_EXPORT int gethostbyaddr_r(const void *addr, socklen_t len, int type,
         pooled_host(&c);
         return c.rc;
     }
-    g_dns_host_by_addr(addr, len, type, &he, &herr);
-    return answer_r(he, herr, ret, buf, buflen, result, h_errnop);
+    rc = g_dns_host_by_addr(addr, len, type, &he, &herr);
+    return answer_r(rc, true, he, herr, ret, buf, buflen, result, h_errnop);
 }

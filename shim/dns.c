@@ -31,19 +31,28 @@
 
 /* --- which lookups are ours --------------------------------------------- */
 
+/* The hosts sources in nsswitch's order: 'f' files, 'b' dns. */
+static char sources[3];
+
 /* Whether line is nsswitch's hosts line listing only files and dns, with
- * no [STATUS=action] (which c-ares would not honour). */
+ * no [STATUS=action] (which we would not honour); keeps their order. */
 static bool only_files_dns(char *line)
 {
     char *save, *word;
+    size_t n = 0;
 
     line += strlen("hosts:");
     for (word = strtok_r(line, " \t\n", &save); word;
          word = strtok_r(NULL, " \t\n", &save)) {
-        if (strcmp(word, "files") != 0 && strcmp(word, "dns") != 0)
+        char source = strcmp(word, "files") == 0 ? 'f'
+                      : strcmp(word, "dns") == 0 ? 'b'
+                                                 : 0;
+
+        if (!source || n >= sizeof(sources) - 1 || strchr(sources, source))
             return false;
+        sources[n++] = source;
     }
-    return true;
+    return n > 0;
 }
 
 static bool nsswitch_is_ours(void)
@@ -150,11 +159,133 @@ static void drive(ares_channel ch, const bool *done)
     }
 }
 
-static int open_channel(ares_channel *ch)
+/* --- resolv.conf's options --------------------------------------------- */
+
+/* glibc's defaults and upper bounds (resolv.h: RES_TIMEOUT, RES_DFLRETRY,
+ * RES_MAXRETRANS, RES_MAXRETRY, RES_MAXNDOTS). */
+enum { TIMEOUT_S = 5, ATTEMPTS = 2, MAX_TIMEOUT_S = 30, MAX_ATTEMPTS = 5,
+       MAX_NDOTS = 15 };
+
+/* glibc's MAXDNSRCH: search domains it uses, at most. */
+enum { MAX_SEARCH = 6 };
+
+struct resolver_options {
+    int timeout_s, attempts, ndots;
+    bool rotate;
+    char search[MAX_SEARCH][256]; /* the search list, as glibc builds it */
+    int nsearch;
+};
+
+/* A search or domain line: the last one wins, as in glibc. */
+static void parse_search(char *words, struct resolver_options *o)
 {
+    char *save, *w;
+
+    o->nsearch = 0;
+    for (w = strtok_r(words, " \t\n", &save); w && o->nsearch < MAX_SEARCH;
+         w = strtok_r(NULL, " \t\n", &save)) {
+        if (strlen(w) < sizeof(o->search[0]))
+            strcpy(o->search[o->nsearch++], w);
+    }
+}
+
+/* Without a search or domain line: the domain of the host's name. */
+static void default_search(struct resolver_options *o)
+{
+    char host[256], *dot;
+
+    if (gethostname(host, sizeof(host)) == 0 && (dot = strchr(host, '.')) &&
+        dot[1]) {
+        strcpy(o->search[0], dot + 1);
+        o->nsearch = 1;
+    }
+}
+
+static int bounded(const char *v, int max)
+{
+    long n = strtol(v, NULL, 10);
+
+    return n < 0 ? 0 : n > max ? max : (int)n;
+}
+
+/* Apply the options in words (an "options" line or RES_OPTIONS). */
+static void parse_options(char *words, struct resolver_options *o)
+{
+    char *save, *w;
+
+    for (w = strtok_r(words, " \t\n", &save); w;
+         w = strtok_r(NULL, " \t\n", &save)) {
+        if (strncmp(w, "timeout:", 8) == 0)
+            o->timeout_s = bounded(w + 8, MAX_TIMEOUT_S);
+        else if (strncmp(w, "attempts:", 9) == 0)
+            o->attempts = bounded(w + 9, MAX_ATTEMPTS);
+        else if (strncmp(w, "ndots:", 6) == 0)
+            o->ndots = bounded(w + 6, MAX_NDOTS);
+        else if (strcmp(w, "rotate") == 0)
+            o->rotate = true;
+    }
+}
+
+/*
+ * The retry options as glibc reads them, from /etc/resolv.conf's options
+ * lines and then RES_OPTIONS. c-ares has its own defaults (5 s, 4 tries:
+ * 75 s for a silent server, where glibc gives up after 15 s) and does not
+ * take these from the file itself.
+ */
+static void read_options(struct resolver_options *o)
+{
+    FILE *f = fopen("/etc/resolv.conf", "re");
+    const char *env = getenv("RES_OPTIONS");
+    char line[512];
+    bool searched = false;
+
+    memset(o, 0, sizeof(*o));
+    o->timeout_s = TIMEOUT_S;
+    o->attempts = ATTEMPTS;
+    o->ndots = 1;
+    while (f && fgets(line, sizeof(line), f)) {
+        if (strncmp(line, "options", 7) == 0 && isspace((unsigned char)line[7]))
+            parse_options(line + 7, o);
+        else if ((strncmp(line, "search", 6) == 0 &&
+                  isspace((unsigned char)line[6])) ||
+                 (strncmp(line, "domain", 6) == 0 &&
+                  isspace((unsigned char)line[6]))) {
+            parse_search(line + 6, o);
+            searched = true;
+        }
+    }
+    if (!searched)
+        default_search(o);
+    if (f)
+        fclose(f);
+    if (env && strlen(env) < sizeof(line)) {
+        strcpy(line, env);
+        parse_options(line, o);
+    }
+    if (o->attempts < 1)
+        o->attempts = 1;
+    if (o->timeout_s < 1)
+        o->timeout_s = 1;
+}
+
+/* A channel that looks in the sources lookups says ("f", "b" or both, as
+ * nsswitch orders them), with glibc's retry options. */
+static int open_channel_for(ares_channel *ch, const char *lookups)
+{
+    struct resolver_options ro;
+    struct ares_options opts = {0};
+    int mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_NDOTS |
+               ARES_OPT_LOOKUPS;
+
     if (!g_dns_serves())
         return EAI_SYSTEM;
-    switch (ares_init(ch)) {
+    read_options(&ro);
+    opts.lookups = (char *)lookups;
+    opts.timeout = ro.timeout_s * 1000;
+    opts.tries = ro.attempts;
+    opts.ndots = ro.ndots;
+    mask |= ro.rotate ? ARES_OPT_ROTATE : ARES_OPT_NOROTATE;
+    switch (ares_init_options(ch, &opts, mask)) {
     case ARES_SUCCESS:
         return 0;
     case ARES_ENOMEM:
@@ -162,6 +293,11 @@ static int open_channel(ares_channel *ch)
     default:
         return EAI_SYSTEM;
     }
+}
+
+static int open_channel(ares_channel *ch)
+{
+    return open_channel_for(ch, sources);
 }
 
 /* getaddrinfo's error for a c-ares status; *herr gets gethostbyname's. */
@@ -247,55 +383,206 @@ static void on_addrinfo(void *arg, int status, int timeouts,
     c->ai = ai;
 }
 
-/* Copy c-ares' answer into out. */
-static int keep_addrs(const struct ares_addrinfo *ai, struct g_dns_addrs *out)
+/* The name c-ares' answer ends at: its name, followed through CNAMEs. */
+static const char *canonical(const struct ares_addrinfo *ai)
+{
+    const char *name = ai->name;
+
+    for (int hops = 0; name && hops < 16; hops++) {
+        const struct ares_addrinfo_cname *c = ai->cnames;
+
+        while (c && (!c->alias || strcasecmp(c->alias, name) != 0))
+            c = c->next;
+        if (!c || !c->name)
+            break;
+        name = c->name;
+    }
+    return name;
+}
+
+/* May park. One lookup of name in the given sources (no search list: a
+ * DNS name ends with a dot). The c-ares status; *ai on success. */
+static int lookup_once(const char *name, int family, const char *lookups,
+                       struct ares_addrinfo **ai)
+{
+    struct ares_addrinfo_hints hints = {.ai_flags = ARES_AI_CANONNAME,
+                                        .ai_family = family};
+    struct addr_call c = {0};
+    ares_channel ch;
+
+    *ai = NULL;
+    if (open_channel_for(&ch, lookups) != 0)
+        return ARES_ENOMEM;
+    ares_getaddrinfo(ch, name, NULL, &hints, on_addrinfo, &c);
+    drive(ch, &c.done);
+    ares_destroy(ch);
+    if (c.status == ARES_SUCCESS && (!c.ai || !c.ai->nodes))
+        c.status = ARES_ENODATA;
+    if (c.status == ARES_SUCCESS)
+        *ai = c.ai;
+    else if (c.ai)
+        ares_freeaddrinfo(c.ai);
+    return c.status;
+}
+
+/* netdb's h_errno for a c-ares status. */
+static int herr_of(int status)
+{
+    int herr;
+
+    eai_of(status, &herr);
+    return herr;
+}
+
+/* May park. DNS, through the search list as glibc's res_search walks it
+ * (resolv/res_query.c): the name as written first if it has ndots dots,
+ * then each search domain, stopping at an answer or at an error other
+ * than NXDOMAIN, NODATA and SERVFAIL, then the name as written if not
+ * tried yet. Which failure it reports: that of the first try as written,
+ * else NODATA if a domain had one, else SERVFAIL's, else the last one. */
+static int search_dns(const char *name, int family, struct ares_addrinfo **ai)
+{
+    struct resolver_options ro;
+    size_t len = strlen(name);
+    int dots = 0, status = ARES_ENOTFOUND, herr = HOST_NOT_FOUND, saved = -1;
+    bool nodata = false, servfail = false, tried = false, done = false;
+    char fqdn[512];
+
+    for (const char *p = name; *p; p++)
+        dots += *p == '.';
+    if (len && name[len - 1] == '.')
+        return lookup_once(name, family, "b", ai);
+    if (len + 2 > sizeof(fqdn))
+        return ARES_EBADNAME;
+    read_options(&ro);
+    if (dots >= ro.ndots) {
+        snprintf(fqdn, sizeof(fqdn), "%s.", name);
+        if ((status = lookup_once(fqdn, family, "b", ai)) == ARES_SUCCESS)
+            return status;
+        saved = herr_of(status);
+        tried = true;
+    }
+    for (int i = 0; i < ro.nsearch && !done; i++) {
+        if (snprintf(fqdn, sizeof(fqdn), "%s.%s.", name, ro.search[i]) >=
+            (int)sizeof(fqdn))
+            continue;
+        if ((status = lookup_once(fqdn, family, "b", ai)) == ARES_SUCCESS)
+            return status;
+        herr = herr_of(status);
+        if (status == ARES_ENODATA)
+            nodata = true;
+        else if (status == ARES_ESERVFAIL)
+            servfail = true;
+        else if (status != ARES_ENOTFOUND)
+            done = true; /* a timeout: "anything else implies we're done" */
+        if (status == ARES_ECONNREFUSED)
+            return ARES_ETIMEOUT;
+    }
+    if (!tried) {
+        snprintf(fqdn, sizeof(fqdn), "%s.", name);
+        if ((status = lookup_once(fqdn, family, "b", ai)) == ARES_SUCCESS)
+            return status;
+        herr = herr_of(status);
+    }
+    if (saved != -1)
+        herr = saved;
+    else if (nodata)
+        herr = NO_DATA;
+    else if (servfail)
+        herr = TRY_AGAIN;
+    /* glibc's nss_dns reports "unavailable" (EAI_AGAIN) only when its
+     * last query timed out; otherwise "not found", as NODATA when that is
+     * the reason (EAI_NODATA), else as no such name (EAI_NONAME). */
+    if (status == ARES_ETIMEOUT || status == ARES_ECONNREFUSED)
+        return ARES_ETIMEOUT;
+    return herr == NO_DATA ? ARES_ENODATA : ARES_ENOTFOUND;
+}
+
+/* May park. name in family from one source, 'f' or 'b'. */
+static int lookup_source(char source, const char *name, int family,
+                         struct ares_addrinfo **ai)
+{
+    return source == 'f' ? lookup_once(name, family, "f", ai)
+                         : search_dns(name, family, ai);
+}
+
+/* Append ai's addresses (mapped to IPv6 if map) to out. */
+static int keep(const struct ares_addrinfo *ai, bool map,
+                struct g_dns_addrs *out)
 {
     const struct ares_addrinfo_node *node;
-    size_t i = 0;
+    size_t n = 0;
+    struct sockaddr_storage *grown;
 
-    out->count = 0;
     for (node = ai->nodes; node; node = node->ai_next)
-        out->count++;
-    out->addrs = calloc(out->count ? out->count : 1, sizeof(*out->addrs));
-    out->canon = ai->name ? strdup(ai->name) : NULL;
-    if (!out->addrs || (ai->name && !out->canon)) {
-        g_dns_addrs_free(out);
+        n++;
+    grown = realloc(out->addrs, (out->count + n) * sizeof(*grown));
+    if (!grown)
         return EAI_MEMORY;
+    out->addrs = grown;
+    for (node = ai->nodes; node; node = node->ai_next) {
+        struct sockaddr_storage *sa = &out->addrs[out->count++];
+
+        memset(sa, 0, sizeof(*sa));
+        if (map && node->ai_family == AF_INET) {
+            struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)sa;
+
+            v6->sin6_family = AF_INET6;
+            v6->sin6_addr.s6_addr[10] = 0xff;
+            v6->sin6_addr.s6_addr[11] = 0xff;
+            memcpy(&v6->sin6_addr.s6_addr[12],
+                   &((struct sockaddr_in *)node->ai_addr)->sin_addr, 4);
+        } else {
+            memcpy(sa, node->ai_addr,
+                   node->ai_addrlen < sizeof(*sa) ? node->ai_addrlen
+                                                  : sizeof(*sa));
+        }
     }
-    for (node = ai->nodes; node; node = node->ai_next, i++)
-        memcpy(&out->addrs[i], node->ai_addr,
-               node->ai_addrlen < sizeof(out->addrs[i])
-                   ? node->ai_addrlen
-                   : sizeof(out->addrs[i]));
+    if (!out->canon && canonical(ai) && !(out->canon = strdup(canonical(ai))))
+        return EAI_MEMORY;
     return 0;
 }
 
 int g_dns_addrs(const char *name, int family, int flags,
                 struct g_dns_addrs *out)
 {
-    struct ares_addrinfo_hints hints = {
-        .ai_flags = ARES_AI_CANONNAME |
-                    (flags & AI_V4MAPPED ? ARES_AI_V4MAPPED : 0) |
-                    (flags & AI_ALL ? ARES_AI_ALL : 0),
-    };
-    struct addr_call c = {0};
-    ares_channel ch;
-    int rc, herr;
+    struct ares_addrinfo *ai6 = NULL, *ai4 = NULL;
+    int status, rc, herr;
 
     memset(out, 0, sizeof(*out));
     if ((flags & AI_ADDRCONFIG) && (rc = addrconfig(&family)) != 0)
         return rc;
-    hints.ai_family = family;
-    if ((rc = open_channel(&ch)) != 0)
-        return rc;
-    ares_getaddrinfo(ch, name, NULL, &hints, on_addrinfo, &c);
-    drive(ch, &c.done);
-    ares_destroy(ch);
-    rc = eai_of(c.status, &herr);
-    if (rc == 0)
-        rc = c.ai && c.ai->nodes ? keep_addrs(c.ai, out) : EAI_NODATA;
-    if (c.ai)
-        ares_freeaddrinfo(c.ai);
+    if (!g_dns_serves())
+        return EAI_SYSTEM;
+    /*
+     * The sources in nsswitch's order: the first that has the name
+     * answers, and when all fail the last failure is the answer. With
+     * AI_V4MAPPED, each source is asked for IPv6 addresses, then for IPv4
+     * ones (mapped) if it had none or AI_ALL asks for both: two lookups of
+     * their own, whose IPv6 failure is the source's.
+     */
+    status = ARES_ENOTFOUND;
+    rc = 0;
+    for (const char *s = sources; *s && rc == 0 && out->count == 0; s++) {
+        bool mapped = family == AF_INET6 && (flags & AI_V4MAPPED);
+
+        status = lookup_source(*s, name, family, &ai6);
+        if (mapped && (status != ARES_SUCCESS || (flags & AI_ALL)))
+            lookup_source(*s, name, AF_INET, &ai4);
+        if (ai6)
+            rc = keep(ai6, false, out);
+        if (ai4 && rc == 0)
+            rc = keep(ai4, true, out);
+        if (ai6)
+            ares_freeaddrinfo(ai6);
+        if (ai4)
+            ares_freeaddrinfo(ai4);
+        ai6 = ai4 = NULL;
+    }
+    if (rc == 0 && out->count == 0)
+        rc = eai_of(status, &herr);
+    if (rc != 0)
+        g_dns_addrs_free(out);
     return rc;
 }
 
@@ -366,6 +653,8 @@ static int host_result(ares_channel ch, struct host_call *c,
     drive(ch, &c->done);
     ares_destroy(ch);
     rc = eai_of(c->status, herr);
+    if (c->status == ARES_ESERVFAIL)
+        rc = EAI_FAIL; /* TRY_AGAIN, but no timeout (see dns.h) */
     *out = rc == 0 ? c->copy : NULL;
     if (rc != 0)
         free(c->copy);
@@ -379,23 +668,117 @@ int g_dns_host_by_name(const char *name, int family, struct hostent **out,
     ares_channel ch;
     int rc;
 
+    *out = NULL;
     *herr = NETDB_INTERNAL;
+    if (!*name) {
+        *herr = NO_RECOVERY; /* glibc's answer for "" */
+        return EAI_FAIL;
+    }
     if ((rc = open_channel(&ch)) != 0)
         return rc;
     ares_gethostbyname(ch, name, family, on_host, &c);
     return host_result(ch, &c, out, herr);
 }
 
-int g_dns_host_by_addr(const void *addr, socklen_t len, int family,
+struct ptr_call {
+    bool done;
+    int status;
+    const void *addr;
+    socklen_t len;
+    int family;
+    struct hostent *copy;
+};
+
+static void on_ptr(void *arg, int status, int timeouts, unsigned char *abuf,
+                   int alen)
+{
+    struct ptr_call *c = arg;
+    struct hostent *he = NULL;
+
+    (void)timeouts;
+    c->done = true;
+    if (status == ARES_SUCCESS)
+        status = ares_parse_ptr_reply(abuf, alen, c->addr, (int)c->len,
+                                      c->family, &he);
+    if (status == ARES_SUCCESS && !(c->copy = copy_hostent(he)))
+        status = ARES_ENOMEM;
+    if (he)
+        ares_free_hostent(he);
+    c->status = status;
+}
+
+/* The PTR name of addr: in-addr.arpa or ip6.arpa. */
+static void ptr_name(const unsigned char *a, socklen_t len, char *out,
+                     size_t size)
+{
+    size_t n = 0;
+
+    if (len == 4) {
+        snprintf(out, size, "%u.%u.%u.%u.in-addr.arpa", a[3], a[2], a[1],
+                 a[0]);
+        return;
+    }
+    for (int i = 15; i >= 0; i--)
+        n += (size_t)snprintf(out + n, size - n, "%x.%x.", a[i] & 15,
+                              a[i] >> 4);
+    snprintf(out + n, size - n, "ip6.arpa");
+}
+
+/* May park. A reverse lookup in DNS, as glibc's: one PTR query, no
+ * search list. */
+static int reverse_dns(const void *addr, socklen_t len, int family,
                        struct hostent **out, int *herr)
 {
-    struct host_call c = {0};
+    struct ptr_call c = {.addr = addr, .len = len, .family = family};
+    char name[80];
     ares_channel ch;
     int rc;
 
-    *herr = NETDB_INTERNAL;
-    if ((rc = open_channel(&ch)) != 0)
+    if ((rc = open_channel_for(&ch, "b")) != 0)
         return rc;
-    ares_gethostbyaddr(ch, addr, (int)len, family, on_host, &c);
-    return host_result(ch, &c, out, herr);
+    ptr_name(addr, len, name, sizeof(name));
+    ares_query(ch, name, 1 /* C_IN */, 12 /* T_PTR */, on_ptr, &c);
+    drive(ch, &c.done);
+    ares_destroy(ch);
+    rc = eai_of(c.status, herr);
+    if (c.status == ARES_ESERVFAIL)
+        rc = EAI_FAIL;
+    *out = rc == 0 ? c.copy : NULL;
+    if (rc != 0)
+        free(c.copy);
+    return rc;
+}
+
+int g_dns_host_by_addr(const void *addr, socklen_t len, int family,
+                       struct hostent **out, int *herr)
+{
+    ares_channel ch;
+    int rc;
+
+    *out = NULL;
+    *herr = NETDB_INTERNAL;
+    if (family == AF_INET6 && len == 16 &&
+        IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)addr)) {
+        /* glibc looks a mapped address up as the IPv4 one it holds. */
+        addr = (const char *)addr + 12;
+        len = 4;
+        family = AF_INET;
+    }
+    /* The sources in nsswitch's order; the last failure is the answer. */
+    rc = EAI_NONAME;
+    for (const char *s = sources; *s; s++) {
+        if (*s == 'b') {
+            rc = reverse_dns(addr, len, family, out, herr);
+        } else {
+            struct host_call c = {0};
+
+            if ((rc = open_channel_for(&ch, "f")) != 0)
+                return rc;
+            ares_gethostbyaddr(ch, addr, (int)len, family, on_host, &c);
+            rc = host_result(ch, &c, out, herr);
+        }
+        if (rc == 0)
+            break;
+    }
+    return rc;
 }

@@ -34,7 +34,9 @@ int g_dns_addrs(const char *name, int family, int flags, struct g_dns_addrs *out
 void g_dns_addrs_free(struct g_dns_addrs *a);
 
 /* May park. gethostbyname2's answer for name in family, or gethostbyaddr's
- * for addr (len bytes of family), as one malloc'd block the caller frees. */
+ * for addr (len bytes of family), as one malloc'd block the caller frees.
+ * A failure with *herr TRY_AGAIN is EAI_AGAIN after a timeout and EAI_FAIL
+ * after a server failure (the _r calls return EAGAIN only for the first). */
 int g_dns_host_by_name(const char *name, int family, struct hostent **out,
                        int *herr);
 int g_dns_host_by_addr(const void *addr, socklen_t len, int family,
