@@ -48,7 +48,7 @@ static int pooled_getaddrinfo(const char *node, const char *service,
 {
     struct gai_call c = {node, service, hints, res, 0};
 
-    g_run_blocking(run_getaddrinfo, &c);
+    g_run_blocking(run_getaddrinfo, &c, G_PARK_DNS);
     return c.rc;
 }
 
@@ -270,7 +270,7 @@ G_EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen,
                                 flags);
     /* NI_NOFQDN needs glibc's idea of the local domain. */
     if (!g_dns_serves() || (flags & NI_NOFQDN)) {
-        g_run_blocking(run_getnameinfo, &c);
+        g_run_blocking(run_getnameinfo, &c, G_PARK_DNS);
         return c.rc;
     }
     /* The service part first, if asked for (glibc's call wants a host
@@ -319,7 +319,7 @@ static void run_host(void *arg)
 /* May park. c's call, glibc's, off the worker. */
 static void pooled_host(struct host_call *c)
 {
-    g_run_blocking(run_host, c);
+    g_run_blocking(run_host, c, G_PARK_DNS);
     h_errno = c->herr;
 }
 

@@ -146,10 +146,11 @@ static void drive(ares_channel ch, const bool *done)
             ares_cancel(ch); /* nothing left to wait for: cannot happen */
             continue;
         }
-        rc = g_wait_fds(fds, n,
+        rc = g_wait_fds_for(fds, n,
                         tvp ? g_now() + (int64_t)tv.tv_sec * 1000000000 +
                                   (int64_t)tv.tv_usec * 1000
-                            : G_NEVER);
+                            : G_NEVER,
+                            G_PARK_DNS);
         if (rc == -ETIMEDOUT)
             ares_process_fd(ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
         if (rc == -ECANCELED) {

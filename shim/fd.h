@@ -107,6 +107,10 @@ int64_t g_fd_sock_deadline(int fd, int opt);
  * -ECANCELED if the thread was canceled.
  */
 int g_wait_fds(const struct pollfd *fds, int n, int64_t deadline);
+/* g_wait_fds, counted by GREEN_STATS under reason (enum g_park_reason)
+ * instead of fd: a lookup's sockets. */
+int g_wait_fds_for(const struct pollfd *fds, int n, int64_t deadline,
+                   int reason);
 /*
  * g_wait_fds for one fd. events may include G_WAIT_EXCLUSIVE, for accept:
  * an event then wakes only the first such waiter of the worker (with every

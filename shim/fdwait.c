@@ -173,9 +173,10 @@ static void detach(struct interest *it)
     g_spin_release(&watch->lock);
 }
 
-/* g_wait_fds, with exclusive (G_WAIT_EXCLUSIVE) for every fd. */
+/* g_wait_fds, with exclusive (G_WAIT_EXCLUSIVE) for every fd, counted
+ * under reason. */
 static int wait_fds(const struct pollfd *fds, int n, int64_t deadline,
-                    int exclusive)
+                    int exclusive, int reason)
 {
     struct g_thread *self = g_self();
     struct interest small[SMALL_WAIT], *its = small;
@@ -194,7 +195,7 @@ static int wait_fds(const struct pollfd *fds, int n, int64_t deadline,
         g_queue_init(&its[i].node);
     }
     g_waiter_init(&w, true);
-    w.reason = G_PARK_FD;
+    w.reason = (unsigned char)reason;
     for (i = 0; i < n; i++) {
         if (fds[i].fd < 0)
             continue; /* poll(2) skips negative fds */
@@ -220,14 +221,20 @@ static int wait_fds(const struct pollfd *fds, int n, int64_t deadline,
 
 int g_wait_fds(const struct pollfd *fds, int n, int64_t deadline)
 {
-    return wait_fds(fds, n, deadline, 0);
+    return wait_fds(fds, n, deadline, 0, G_PARK_FD);
+}
+
+int g_wait_fds_for(const struct pollfd *fds, int n, int64_t deadline,
+                   int reason)
+{
+    return wait_fds(fds, n, deadline, 0, reason);
 }
 
 int g_wait_fd(int fd, int events, int64_t deadline)
 {
     struct pollfd pfd = {.fd = fd, .events = (short)events};
 
-    return wait_fds(&pfd, 1, deadline, events & G_WAIT_EXCLUSIVE);
+    return wait_fds(&pfd, 1, deadline, events & G_WAIT_EXCLUSIVE, G_PARK_FD);
 }
 
 /* Under watch's lock: wake its first exclusive waiter for revents. */

@@ -49,12 +49,13 @@ void g_offload_flush(struct g_worker *wk)
     }
 }
 
-void g_run_blocking(void (*fn)(void *), void *arg)
+void g_run_blocking(void (*fn)(void *), void *arg, enum g_park_reason reason)
 {
     struct g_thread *self = g_self();
     struct g_offload o = {.fn = fn, .arg = arg};
 
     g_waiter_init(&o.w, false);
+    o.w.reason = (unsigned char)reason;
     o.next = self->worker->offloads;
     self->worker->offloads = &o;
     /* Poll the loop at the next switch, so the call starts now. */

@@ -253,9 +253,10 @@ int g_poll_until(int (*attempt)(void *), void *arg, int64_t deadline,
  * May park. Run fn(arg) on libuv's thread pool while the calling green
  * thread waits, for a call that blocks and has no green version (it would
  * freeze the worker). Not cancellable: fn's arguments live on the waiting
- * thread's stack. Green threads only.
+ * thread's stack. GREEN_STATS counts the wait under reason. Green threads
+ * only.
  */
-void g_run_blocking(void (*fn)(void *), void *arg);
+void g_run_blocking(void (*fn)(void *), void *arg, enum g_park_reason reason);
 
 /* --- statistics (shim/stats.c) --- */
 
