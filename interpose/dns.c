@@ -140,7 +140,8 @@ static int green_getaddrinfo(const char *node, const char *service,
                              struct addrinfo **res)
 {
     struct addrinfo h = numeric_hints(hints);
-    int flags = hints ? hints->ai_flags : 0;
+    /* Without hints, glibc's defaults (AI_ADDRCONFIG narrows). */
+    int flags = hints ? hints->ai_flags : AI_V4MAPPED | AI_ADDRCONFIG;
     struct g_dns_addrs found;
     int rc;
 
@@ -359,6 +360,20 @@ static int fill_hostent(const struct hostent *he, struct hostent *ret,
     return 0;
 }
 
+/* glibc's files module parses into the caller's buffer and refuses, before
+ * it looks, one smaller than its per-entry data (an address and two
+ * pointers): ERANGE whatever the name. */
+#define FILES_MIN_BUFFER (16 + 2 * sizeof(char *) + 1)
+
+static bool too_small(size_t buflen, struct hostent **result, int *h_errnop)
+{
+    if (buflen >= FILES_MIN_BUFFER || !g_dns_reads_files())
+        return false;
+    *result = NULL;
+    *h_errnop = NETDB_INTERNAL;
+    return true;
+}
+
 /* The _r calls' answer for a lookup that gave he (or failed with herr). */
 static int answer_r(int lookup_rc, bool by_addr, struct hostent *he,
                     int herr, struct hostent *ret, char *buf, size_t buflen,
@@ -376,8 +391,8 @@ static int answer_r(int lookup_rc, bool by_addr, struct hostent *he,
         else
             *h_errnop = NETDB_INTERNAL;
         free(he);
-    } else if (herr == TRY_AGAIN && lookup_rc == EAI_AGAIN) {
-        rc = EAGAIN; /* a timeout; a server failure returns 0 */
+    } else if (lookup_rc == EAI_AGAIN) {
+        rc = EAGAIN; /* see shim/dns.h */
     }
     if (by_addr && rc == EAGAIN)
         rc = 0; /* glibc's gethostbyaddr_r says so only in *h_errnop */
@@ -438,6 +453,8 @@ G_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret,
         pooled_host(&c);
         return c.rc;
     }
+    if (too_small(buflen, result, h_errnop))
+        return ERANGE;
     rc = g_dns_host_by_name(name, af, &he, &herr);
     return answer_r(rc, false, he, herr, ret, buf, buflen, result, h_errnop);
 }
@@ -494,6 +511,8 @@ G_EXPORT int gethostbyaddr_r(const void *addr, socklen_t len, int type,
         pooled_host(&c);
         return c.rc;
     }
+    if (too_small(buflen, result, h_errnop))
+        return ERANGE;
     rc = g_dns_host_by_addr(addr, len, type, &he, &herr);
     return answer_r(rc, true, he, herr, ret, buf, buflen, result, h_errnop);
 }

@@ -88,6 +88,11 @@ bool g_dns_serves(void)
     return serves;
 }
 
+bool g_dns_reads_files(void)
+{
+    return g_dns_serves() && strchr(sources, 'f');
+}
+
 /* --- driving a channel --------------------------------------------------- */
 
 /* Sockets c-ares waits on, as a poll list; returns how many. */
@@ -296,11 +301,6 @@ static int open_channel_for(ares_channel *ch, const char *lookups)
     }
 }
 
-static int open_channel(ares_channel *ch)
-{
-    return open_channel_for(ch, sources);
-}
-
 /* getaddrinfo's error for a c-ares status; *herr gets gethostbyname's. */
 static int eai_of(int status, int *herr)
 {
@@ -401,13 +401,48 @@ static const char *canonical(const struct ares_addrinfo *ai)
     return name;
 }
 
+struct count_call {
+    bool done;
+    int answers; /* records in the answer section, or -1 */
+};
+
+static void on_count(void *arg, int status, int timeouts, unsigned char *abuf,
+                     int alen)
+{
+    struct count_call *c = arg;
+
+    (void)timeouts;
+    c->done = true;
+    c->answers = -1;
+    if ((status == ARES_SUCCESS || status == ARES_ENODATA) && abuf &&
+        alen >= 12)
+        c->answers = abuf[6] << 8 | abuf[7];
+}
+
+/*
+ * May park. Whether the DNS answer for name (absolute) in family, which
+ * c-ares called NODATA, has records all the same: a CNAME whose target has
+ * no address of the family. glibc takes that as an answer, stops its
+ * search there and reports NO_RECOVERY; c-ares keeps nothing of it.
+ */
+static bool cname_only(ares_channel ch, const char *name, int family)
+{
+    struct count_call c = {0};
+
+    ares_query(ch, name, 1 /* C_IN */, family == AF_INET ? 1 : 28,
+               on_count, &c);
+    drive(ch, &c.done);
+    return c.answers > 0;
+}
+
 /* May park. One lookup of name in the given sources (no search list: a
  * DNS name ends with a dot). The c-ares status; *ai on success. */
 static int lookup_once(const char *name, int family, const char *lookups,
-                       struct ares_addrinfo **ai)
+                       bool sort, struct ares_addrinfo **ai)
 {
-    struct ares_addrinfo_hints hints = {.ai_flags = ARES_AI_CANONNAME,
-                                        .ai_family = family};
+    struct ares_addrinfo_hints hints = {
+        .ai_flags = ARES_AI_CANONNAME | (sort ? 0 : ARES_AI_NOSORT),
+        .ai_family = family};
     struct addr_call c = {0};
     ares_channel ch;
 
@@ -416,9 +451,15 @@ static int lookup_once(const char *name, int family, const char *lookups,
         return ARES_ENOMEM;
     ares_getaddrinfo(ch, name, NULL, &hints, on_addrinfo, &c);
     drive(ch, &c.done);
+    if (c.status == ARES_ENODATA && lookups[0] == 'b' && family != AF_UNSPEC &&
+        cname_only(ch, name, family))
+        c.status = ARES_EBADRESP;
     ares_destroy(ch);
     if (c.status == ARES_SUCCESS && (!c.ai || !c.ai->nodes))
         c.status = ARES_ENODATA;
+    /* c-ares reports servers that all answered SERVFAIL as unreachable. */
+    if (c.status == ARES_ECONNREFUSED)
+        c.status = ARES_ESERVFAIL;
     if (c.status == ARES_SUCCESS)
         *ai = c.ai;
     else if (c.ai)
@@ -441,7 +482,8 @@ static int herr_of(int status)
  * than NXDOMAIN, NODATA and SERVFAIL, then the name as written if not
  * tried yet. Which failure it reports: that of the first try as written,
  * else NODATA if a domain had one, else SERVFAIL's, else the last one. */
-static int search_dns(const char *name, int family, struct ares_addrinfo **ai)
+static int search_dns(const char *name, int family, bool sort,
+                      struct ares_addrinfo **ai)
 {
     struct resolver_options ro;
     size_t len = strlen(name);
@@ -452,13 +494,15 @@ static int search_dns(const char *name, int family, struct ares_addrinfo **ai)
     for (const char *p = name; *p; p++)
         dots += *p == '.';
     if (len && name[len - 1] == '.')
-        return lookup_once(name, family, "b", ai);
+        return lookup_once(name, family, "b", sort, ai);
     if (len + 2 > sizeof(fqdn))
         return ARES_EBADNAME;
     read_options(&ro);
     if (dots >= ro.ndots) {
         snprintf(fqdn, sizeof(fqdn), "%s.", name);
-        if ((status = lookup_once(fqdn, family, "b", ai)) == ARES_SUCCESS)
+        if ((status = lookup_once(fqdn, family, "b", sort, ai)) ==
+                ARES_SUCCESS ||
+            status == ARES_EBADRESP)
             return status;
         saved = herr_of(status);
         tried = true;
@@ -467,7 +511,9 @@ static int search_dns(const char *name, int family, struct ares_addrinfo **ai)
         if (snprintf(fqdn, sizeof(fqdn), "%s.%s.", name, ro.search[i]) >=
             (int)sizeof(fqdn))
             continue;
-        if ((status = lookup_once(fqdn, family, "b", ai)) == ARES_SUCCESS)
+        if ((status = lookup_once(fqdn, family, "b", sort, ai)) ==
+                ARES_SUCCESS ||
+            status == ARES_EBADRESP)
             return status;
         herr = herr_of(status);
         if (status == ARES_ENODATA)
@@ -476,35 +522,45 @@ static int search_dns(const char *name, int family, struct ares_addrinfo **ai)
             servfail = true;
         else if (status != ARES_ENOTFOUND)
             done = true; /* a timeout: "anything else implies we're done" */
-        if (status == ARES_ECONNREFUSED)
-            return ARES_ETIMEOUT;
     }
     if (!tried) {
         snprintf(fqdn, sizeof(fqdn), "%s.", name);
-        if ((status = lookup_once(fqdn, family, "b", ai)) == ARES_SUCCESS)
+        if ((status = lookup_once(fqdn, family, "b", sort, ai)) ==
+                ARES_SUCCESS ||
+            status == ARES_EBADRESP)
             return status;
         herr = herr_of(status);
     }
-    if (saved != -1)
-        herr = saved;
-    else if (nodata)
-        herr = NO_DATA;
-    else if (servfail)
-        herr = TRY_AGAIN;
     /* glibc's nss_dns reports "unavailable" (EAI_AGAIN) only when its
-     * last query timed out; otherwise "not found", as NODATA when that is
-     * the reason (EAI_NODATA), else as no such name (EAI_NONAME). */
-    if (status == ARES_ETIMEOUT || status == ARES_ECONNREFUSED)
+     * last query timed out. Otherwise "not found", for the reason
+     * res_search keeps: the first try as written (a timeout there counts
+     * as no such name), else NODATA, else a server failure in the search
+     * list (TRY_AGAIN), else the last answer. */
+    if (status == ARES_ETIMEOUT)
         return ARES_ETIMEOUT;
+    if (saved != -1)
+        return saved == NO_DATA ? ARES_ENODATA : ARES_ENOTFOUND;
+    if (nodata)
+        return ARES_ENODATA;
+    if (servfail)
+        return ARES_ESERVFAIL;
     return herr == NO_DATA ? ARES_ENODATA : ARES_ENOTFOUND;
 }
 
 /* May park. name in family from one source, 'f' or 'b'. */
 static int lookup_source(char source, const char *name, int family,
-                         struct ares_addrinfo **ai)
+                         bool sort, struct ares_addrinfo **ai)
 {
-    return source == 'f' ? lookup_once(name, family, "f", ai)
-                         : search_dns(name, family, ai);
+    int status;
+
+    if (source == 'b')
+        return search_dns(name, family, sort, ai);
+    /* The hosts file has the name or has not: whatever c-ares says when
+     * it has not (it may report a missing server), glibc's files module
+     * says "not found". */
+    status = lookup_once(name, family, "f", sort, ai);
+    return status == ARES_SUCCESS || status == ARES_ENOMEM ? status
+                                                           : ARES_ENOTFOUND;
 }
 
 /* Append ai's addresses (mapped to IPv6 if map) to out. */
@@ -544,11 +600,54 @@ static int keep(const struct ares_addrinfo *ai, bool map,
     return 0;
 }
 
+/* Whether this host has a route to sa: a UDP connect() says (RFC 3484's
+ * rule 1, which glibc checks the same way). Raw calls, not our hooks. */
+static bool reachable(const struct sockaddr_storage *sa)
+{
+    long fd = syscall(SYS_socket, sa->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    bool ok;
+
+    if (fd < 0)
+        return true;
+    ok = syscall(SYS_connect, fd, sa,
+                 sa->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                           : sizeof(struct sockaddr_in)) == 0;
+    syscall(SYS_close, fd);
+    return ok;
+}
+
+/*
+ * AI_ALL's two lists, each in c-ares' order, joined as glibc sorts the
+ * whole: destinations this host can reach first, the IPv6 ones before the
+ * mapped IPv4 ones otherwise (rule 6, their precedence): a stable
+ * partition.
+ */
+static void reachable_first(struct g_dns_addrs *out)
+{
+    size_t n = out->count, kept = 0;
+    struct sockaddr_storage *sorted = malloc(n * sizeof(*sorted));
+    bool *ok = malloc(n * sizeof(*ok));
+
+    if (sorted && ok) {
+        for (size_t i = 0; i < n; i++)
+            ok[i] = reachable(&out->addrs[i]);
+        for (int pass = 1; pass >= 0; pass--) {
+            for (size_t i = 0; i < n; i++) {
+                if (ok[i] == pass)
+                    sorted[kept++] = out->addrs[i];
+            }
+        }
+        memcpy(out->addrs, sorted, n * sizeof(*sorted));
+    }
+    free(sorted);
+    free(ok);
+}
+
 int g_dns_addrs(const char *name, int family, int flags,
                 struct g_dns_addrs *out)
 {
     struct ares_addrinfo *ai6 = NULL, *ai4 = NULL;
-    int status, rc, herr;
+    int status, rc, herr, asked = family;
 
     memset(out, 0, sizeof(*out));
     if ((flags & AI_ADDRCONFIG) && (rc = addrconfig(&family)) != 0)
@@ -567,21 +666,29 @@ int g_dns_addrs(const char *name, int family, int flags,
     for (const char *s = sources; *s && rc == 0 && out->count == 0; s++) {
         bool mapped = family == AF_INET6 && (flags & AI_V4MAPPED);
 
-        status = lookup_source(*s, name, family, &ai6);
+        status = lookup_source(*s, name, family, true, &ai6);
         if (mapped && (status != ARES_SUCCESS || (flags & AI_ALL)))
-            lookup_source(*s, name, AF_INET, &ai4);
+            lookup_source(*s, name, AF_INET, true, &ai4);
         if (ai6)
             rc = keep(ai6, false, out);
         if (ai4 && rc == 0)
             rc = keep(ai4, true, out);
+        if (ai6 && ai4 && rc == 0)
+            reachable_first(out);
         if (ai6)
             ares_freeaddrinfo(ai6);
         if (ai4)
             ares_freeaddrinfo(ai4);
         ai6 = ai4 = NULL;
     }
-    if (rc == 0 && out->count == 0)
+    if (rc == 0 && out->count == 0) {
         rc = eai_of(status, &herr);
+        /* A server failure is EAI_AGAIN, but glibc says EAI_NONAME when
+         * AI_ADDRCONFIG narrowed AF_UNSPEC to one family. */
+        if ((status == ARES_ESERVFAIL && family != asked) ||
+            status == ARES_EBADRESP)
+            rc = EAI_NONAME;
+    }
     if (rc != 0)
         g_dns_addrs_free(out);
     return rc;
@@ -662,23 +769,97 @@ static int host_result(ares_channel ch, struct host_call *c,
     return rc;
 }
 
+/* gethostbyname's answer from a DNS lookup: the canonical name, the
+ * names the CNAMEs led through as aliases, the addresses in the server's
+ * order. */
+static struct hostent *hostent_of(const struct ares_addrinfo *ai, int family)
+{
+    const struct ares_addrinfo_node *node;
+    char *aliases[17], *addrs[65];
+    const char *name = ai->name;
+    size_t naliases = 0, naddrs = 0;
+    struct hostent he;
+
+    while (name && naliases < 16) {
+        const struct ares_addrinfo_cname *c = ai->cnames;
+
+        while (c && (!c->alias || strcasecmp(c->alias, name) != 0))
+            c = c->next;
+        if (!c || !c->name)
+            break;
+        aliases[naliases++] = (char *)name;
+        name = c->name;
+    }
+    aliases[naliases] = NULL;
+    for (node = ai->nodes; node && naddrs < 64; node = node->ai_next) {
+        if (node->ai_family != family)
+            continue;
+        addrs[naddrs++] =
+            family == AF_INET
+                ? (char *)&((struct sockaddr_in *)node->ai_addr)->sin_addr
+                : (char *)&((struct sockaddr_in6 *)node->ai_addr)->sin6_addr;
+    }
+    addrs[naddrs] = NULL;
+    he = (struct hostent){.h_name = (char *)(name ? name : ""),
+                          .h_aliases = aliases,
+                          .h_addrtype = family,
+                          .h_length = family == AF_INET ? 4 : 16,
+                          .h_addr_list = addrs};
+    return copy_hostent(&he);
+}
+
+/* May park. name in the hosts file, as glibc's files module answers. */
+static int host_from_file(const char *name, int family, struct hostent **out)
+{
+    struct hostent *he = NULL;
+    ares_channel ch;
+    int status;
+
+    if (open_channel_for(&ch, "f") != 0)
+        return ARES_ENOMEM;
+    status = ares_gethostbyname_file(ch, name, family, &he);
+    ares_destroy(ch);
+    if (status == ARES_SUCCESS && !(*out = copy_hostent(he)))
+        status = ARES_ENOMEM;
+    if (he)
+        ares_free_hostent(he);
+    return status == ARES_SUCCESS || status == ARES_ENOMEM ? status
+                                                           : ARES_ENOTFOUND;
+}
+
 int g_dns_host_by_name(const char *name, int family, struct hostent **out,
                        int *herr)
 {
-    struct host_call c = {0};
-    ares_channel ch;
-    int rc;
+    int status = ARES_ENOTFOUND, rc;
 
     *out = NULL;
     *herr = NETDB_INTERNAL;
-    if (!*name) {
-        *herr = NO_RECOVERY; /* glibc's answer for "" */
-        return EAI_FAIL;
+    if (!g_dns_serves())
+        return EAI_SYSTEM;
+    /* The sources in nsswitch's order; the last failure is the answer. */
+    for (const char *s = sources; *s; s++) {
+        struct ares_addrinfo *ai = NULL;
+
+        if (*s == 'f') {
+            status = host_from_file(name, family, out);
+        } else if (!*name) {
+            status = ARES_EBADSTR; /* glibc's DNS: NO_RECOVERY for "" */
+        } else {
+            status = search_dns(name, family, false, &ai);
+            if (status == ARES_SUCCESS && !(*out = hostent_of(ai, family)))
+                status = ARES_ENOMEM;
+            if (ai)
+                ares_freeaddrinfo(ai);
+        }
+        if (status == ARES_SUCCESS)
+            return 0;
     }
-    if ((rc = open_channel(&ch)) != 0)
-        return rc;
-    ares_gethostbyname(ch, name, family, on_host, &c);
-    return host_result(ch, &c, out, herr);
+    rc = eai_of(status, herr);
+    if (status == ARES_ESERVFAIL)
+        rc = EAI_FAIL; /* TRY_AGAIN, but no timeout (see dns.h) */
+    if (status == ARES_EBADRESP)
+        rc = EAI_AGAIN; /* NO_RECOVERY, and the _r calls say EAGAIN */
+    return rc;
 }
 
 struct ptr_call {
@@ -701,8 +882,19 @@ static void on_ptr(void *arg, int status, int timeouts, unsigned char *abuf,
     if (status == ARES_SUCCESS)
         status = ares_parse_ptr_reply(abuf, alen, c->addr, (int)c->len,
                                       c->family, &he);
-    if (status == ARES_SUCCESS && !(c->copy = copy_hostent(he)))
-        status = ARES_ENOMEM;
+    if (status == ARES_SUCCESS) {
+        /* c-ares lists the PTR names as aliases too; glibc, only the
+         * others. */
+        size_t kept = 0;
+
+        for (size_t i = 0; he->h_aliases[i]; i++) {
+            if (strcasecmp(he->h_aliases[i], he->h_name) != 0)
+                he->h_aliases[kept++] = he->h_aliases[i];
+        }
+        he->h_aliases[kept] = NULL;
+        if (!(c->copy = copy_hostent(he)))
+            status = ARES_ENOMEM;
+    }
     if (he)
         ares_free_hostent(he);
     c->status = status;

@@ -19,6 +19,10 @@
  * (files, dns); otherwise glibc's own lookup runs on the thread pool. */
 bool g_dns_serves(void);
 
+/* Whether the hosts file is one of the sources (glibc's files module then
+ * wants a minimum of buffer for the _r calls before it looks). */
+bool g_dns_reads_files(void);
+
 /* The addresses a name has, in c-ares' order (RFC 6724 destination
  * address selection, as glibc sorts them). */
 struct g_dns_addrs {
@@ -35,8 +39,9 @@ void g_dns_addrs_free(struct g_dns_addrs *a);
 
 /* May park. gethostbyname2's answer for name in family, or gethostbyaddr's
  * for addr (len bytes of family), as one malloc'd block the caller frees.
- * A failure with *herr TRY_AGAIN is EAI_AGAIN after a timeout and EAI_FAIL
- * after a server failure (the _r calls return EAGAIN only for the first). */
+ * A failure is EAI_AGAIN where glibc's _r calls return EAGAIN (a timeout,
+ * with *herr TRY_AGAIN; an answer that is only a CNAME, NO_RECOVERY) and
+ * EAI_FAIL after a server failure (TRY_AGAIN, but they return 0). */
 int g_dns_host_by_name(const char *name, int family, struct hostent **out,
                        int *herr);
 int g_dns_host_by_addr(const void *addr, socklen_t len, int family,

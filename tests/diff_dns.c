@@ -195,21 +195,9 @@ static void table(const char *name, const char *const *opts)
     expect_etc_untouched();
 }
 
-/*
- * The three tables are disabled (Criterion reports them skipped) until the
- * green answers match glibc's everywhere: getaddrinfo and getnameinfo do
- * but for an answer that is only a CNAME (EAI_NODATA where glibc says
- * EAI_NONAME); the hostent calls still differ through CNAMEs (h_name is
- * the alias, not the target; extra aliases), on a server failure (the _r
- * calls return EAGAIN, glibc 0) and for buffers too small to start with
- * (glibc says ERANGE before it looks). Issue 6 tracks them.
- */
-#define TABLE_PENDING .disabled = true
-
 /* Only lo, which has only loopback addresses: AI_ADDRCONFIG then finds
  * neither family configured, and refuses AF_INET and AF_INET6 outright. */
-Test(diff_dns, table_answers_as_native_with_only_loopback, .timeout = 60,
-     TABLE_PENDING)
+Test(diff_dns, table_answers_as_native_with_only_loopback, .timeout = 60)
 {
     static const char *const opts[] = {COMMON_OPTS, NULL};
 
@@ -218,8 +206,7 @@ Test(diff_dns, table_answers_as_native_with_only_loopback, .timeout = 60,
 
 /* An IPv4 address: AI_ADDRCONFIG narrows AF_UNSPEC to AF_INET, and the
  * sort of the answers prefers reachable IPv4 destinations. */
-Test(diff_dns, table_answers_as_native_with_an_ipv4_address, .timeout = 60,
-     TABLE_PENDING)
+Test(diff_dns, table_answers_as_native_with_an_ipv4_address, .timeout = 60)
 {
     static const char *const opts[] = {COMMON_OPTS, "--addr", "192.0.2.1/24",
                                        NULL};
@@ -228,8 +215,7 @@ Test(diff_dns, table_answers_as_native_with_an_ipv4_address, .timeout = 60,
 }
 
 /* "hosts: dns files", and addresses of both families. */
-Test(diff_dns, table_answers_as_native_asking_dns_before_files, .timeout = 60,
-     TABLE_PENDING)
+Test(diff_dns, table_answers_as_native_asking_dns_before_files, .timeout = 60)
 {
     static const char *const opts[] = {COMMON_OPTS,
                                        "--etc",
@@ -282,6 +268,22 @@ Test(diff_dns, lookups_leave_other_threads_running_even_on_one_worker,
     need_netns();
     diff_same(&(struct diff_case){
         .prog = netns_case("alongside", opts, PROG_DNS_ALONGSIDE),
+        .loops = loops_2_1,
+        .timeout_ms = RUN_TIMEOUT_MS});
+    expect_etc_untouched();
+}
+
+/* A hosts source c-ares does not serve: glibc's own lookups on the thread
+ * pool, with the same answers, and the ticker still runs on one worker. */
+Test(diff_dns, other_sources_go_to_glibc_without_freezing_the_worker,
+     .timeout = 80)
+{
+    static const char *const opts[] = {COMMON_OPTS, "--etc",
+                                       DNS_DATA_DIR "/etc-othersource", NULL};
+
+    need_netns();
+    diff_same(&(struct diff_case){
+        .prog = netns_case("othersource", opts, PROG_DNS_ALONGSIDE),
         .loops = loops_2_1,
         .timeout_ms = RUN_TIMEOUT_MS});
     expect_etc_untouched();
