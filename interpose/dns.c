@@ -399,16 +399,35 @@ static int answer_r(int lookup_rc, bool by_addr, struct hostent *he,
     return rc;
 }
 
-/* What the non-reentrant calls return: kept until the next such call, as
- * glibc keeps its static buffer. */
-static struct hostent *last_host;
+/*
+ * What the non-reentrant calls return: one static hostent and buffer,
+ * overwritten by the next such call, as glibc's. Never freed, so a caller
+ * still reading the last answer reads a newer one at worst (as natively),
+ * never freed memory; the lock keeps two writers from mixing theirs.
+ */
+static struct hostent static_host;
+static char static_buf[16384];
+static _Atomic int static_lock;
 
 static struct hostent *answer_static(struct hostent *he, int herr)
 {
-    free(last_host);
-    last_host = he;
-    h_errno = herr;
-    return he;
+    struct hostent *result = NULL;
+
+    if (he) {
+        while (atomic_exchange_explicit(&static_lock, 1,
+                                        memory_order_acquire))
+            sched_yield(); /* our hook: lets the writer's thread run */
+        if (fill_hostent(he, &static_host, static_buf, sizeof(static_buf)) ==
+            0)
+            result = &static_host;
+        else
+            herr = NETDB_INTERNAL; /* an answer bigger than the buffer */
+        atomic_store_explicit(&static_lock, 0, memory_order_release);
+        free(he);
+    }
+    if (!result)
+        h_errno = herr; /* glibc leaves it alone on success */
+    return result;
 }
 
 G_EXPORT struct hostent *gethostbyname2(const char *name, int af)

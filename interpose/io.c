@@ -3,7 +3,8 @@
  *
  * Each try is non-blocking without touching the file description's flags:
  * MSG_DONTWAIT on sockets, RWF_NOWAIT on pipes, and for other pollable
- * files (eventfd, tty) a zero-timeout poll before the real call. A blocking
+ * files (eventfd, tty) O_NONBLOCK for the span of the real call, under the
+ * fd's lock. A blocking
  * write on a stream socket or a pipe writes everything, as natively, so a
  * try that moved part of it advances a copy of the iov and the loop goes
  * on; so does a read with MSG_WAITALL. Green threads only.
@@ -56,6 +57,24 @@ static bool drains(const struct io_op *op)
            !(op->flags & (MSG_PEEK | MSG_OOB));
 }
 
+static long readv_once(void *arg)
+{
+    struct io_op *op = arg;
+    ssize_t rc = real_readv(op->fd, op->work->msg_iov,
+                            (int)op->work->msg_iovlen);
+
+    return rc < 0 ? -errno : rc;
+}
+
+static long writev_once(void *arg)
+{
+    struct io_op *op = arg;
+    ssize_t rc = real_writev(op->fd, op->work->msg_iov,
+                             (int)op->work->msg_iovlen);
+
+    return rc < 0 ? -errno : rc;
+}
+
 static long try_once(struct io_op *op)
 {
     struct msghdr *m = op->work;
@@ -94,11 +113,15 @@ static long try_once(struct io_op *op)
         }
         op->kind = G_FD_POLL; /* a kernel without RWF_NOWAIT on pipes */
         /* fall through */
-    default:
-        if (!g_fd_ready(op->fd, op->write ? POLLOUT : POLLIN))
-            return -EAGAIN;
-        rc = op->write ? real_writev(op->fd, m->msg_iov, cnt)
-                       : real_readv(op->fd, m->msg_iov, cnt);
+    default: {
+        /* No per-call flag: O_NONBLOCK for the span of the call. A poll
+         * first would not do: another worker's thread may take what it
+         * saw, and the real call would then block this worker. */
+        bool blocking;
+
+        return g_fd_nonblocking(op->fd, op->write ? writev_once : readv_once,
+                                op, &blocking);
+    }
     }
     return rc < 0 ? -errno : rc;
 }

@@ -15,9 +15,7 @@
 
 #include "interpose/io.h"
 
-#include <fcntl.h>
 #include <sys/sendfile.h>
-#include <sys/syscall.h>
 
 struct mmsg_call {
     int fd;
@@ -118,23 +116,17 @@ struct sendfile_call {
 
 /* One real sendfile with the output non-blocking: its result or -errno.
  * *blocking says whether the program has the output blocking. */
+static long sendfile_real(void *arg)
+{
+    struct sendfile_call *c = arg;
+    long rc = real_sendfile(c->out, c->in, c->offset, c->left);
+
+    return rc < 0 ? -errno : rc;
+}
+
 static long sendfile_once(struct sendfile_call *c, bool *blocking)
 {
-    long flags, rc;
-
-    g_fd_lock(c->out);
-    /* Raw fcntl: libc's is our own hook, which takes this lock. */
-    flags = syscall(SYS_fcntl, c->out, F_GETFL);
-    *blocking = flags >= 0 && !(flags & O_NONBLOCK);
-    if (*blocking)
-        syscall(SYS_fcntl, c->out, F_SETFL, flags | O_NONBLOCK);
-    rc = real_sendfile(c->out, c->in, c->offset, c->left);
-    if (rc < 0)
-        rc = -errno;
-    if (*blocking)
-        syscall(SYS_fcntl, c->out, F_SETFL, flags);
-    g_fd_unlock(c->out);
-    return rc;
+    return g_fd_nonblocking(c->out, sendfile_real, c, blocking);
 }
 
 static long try_sendfile(void *arg)

@@ -14,7 +14,6 @@
 #include "interpose/io.h"
 
 #include <fcntl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 G_EXPORT int socket(int domain, int type, int protocol)
@@ -87,21 +86,23 @@ struct accept_call {
     int flags;
 };
 
-/* One try: take a queued connection, if the listening socket has one. */
+static long accept_once(void *arg)
+{
+    struct accept_call *c = arg;
+    long rc = real_accept4(c->fd, c->addr, c->addrlen, c->flags);
+
+    return rc < 0 ? -errno : rc;
+}
+
+/* One try: take a queued connection, with the listener non-blocking for
+ * the span of the call (acceptors of other workers or processes may take
+ * it first). */
 static long try_accept(void *arg)
 {
     struct accept_call *c = arg;
-    long rc = -EAGAIN;
+    bool blocking;
 
-    g_fd_lock(c->fd);
-    /* Ready also on an error, which the real call then reports. */
-    if (g_fd_ready(c->fd, POLLIN)) {
-        rc = real_accept4(c->fd, c->addr, c->addrlen, c->flags);
-        if (rc < 0)
-            rc = -errno;
-    }
-    g_fd_unlock(c->fd);
-    return rc;
+    return g_fd_nonblocking(c->fd, accept_once, c, &blocking);
 }
 
 G_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen,
@@ -124,10 +125,10 @@ G_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen,
         if (rc >= 0)
             g_fd_pass_turn(fd, POLLIN);
     }
-    /* A new description, of the listener's type; Linux does not pass the
-     * listener's O_NONBLOCK on. */
+    /* A new description, of the listener's type and with its timeouts;
+     * Linux does not pass the listener's O_NONBLOCK on. */
     if (rc >= 0)
-        g_fd_made((int)rc, g_fd_kind(fd), flags & SOCK_NONBLOCK);
+        g_fd_accepted((int)rc, fd, flags & SOCK_NONBLOCK);
     return (int)rc;
 }
 
@@ -136,25 +137,27 @@ G_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
     return accept4(fd, addr, addrlen, 0);
 }
 
+struct connect_call {
+    int fd;
+    const struct sockaddr *addr;
+    socklen_t len;
+};
+
+static long connect_real(void *arg)
+{
+    struct connect_call *c = arg;
+
+    return real_connect(c->fd, c->addr, c->len) == 0 ? 0 : -errno;
+}
+
 /* The real connect with O_NONBLOCK set for its span: 0 or -errno.
  * *blocking says whether the program had the description blocking. */
 static int connect_once(int fd, const struct sockaddr *addr, socklen_t len,
                         bool *blocking)
 {
-    long flags;
-    int rc;
+    struct connect_call c = {fd, addr, len};
 
-    g_fd_lock(fd);
-    /* Raw fcntl: libc's is our own hook, which takes this lock. */
-    flags = syscall(SYS_fcntl, fd, F_GETFL);
-    *blocking = flags >= 0 && !(flags & O_NONBLOCK);
-    if (*blocking)
-        syscall(SYS_fcntl, fd, F_SETFL, flags | O_NONBLOCK);
-    rc = real_connect(fd, addr, len) == 0 ? 0 : -errno;
-    if (*blocking)
-        syscall(SYS_fcntl, fd, F_SETFL, flags);
-    g_fd_unlock(fd);
-    return rc;
+    return (int)g_fd_nonblocking(fd, connect_real, &c, blocking);
 }
 
 /* May park. The rest of a blocking connect that came back EINPROGRESS. */

@@ -59,6 +59,9 @@ enum g_fd_kind g_fd_kind(int fd);
 /* A call made fd with a new description (socket, accept, pipe): remember
  * its kind and O_NONBLOCK flag. */
 void g_fd_made(int fd, enum g_fd_kind kind, bool nonblock);
+/* accept made fd from listener: its kind, and its timeouts, which Linux
+ * copies from the listener. */
+void g_fd_accepted(int fd, int listener, bool nonblock);
 /* fd now refers to a description another number may share (dup), or to
  * one libgreen did not see made: forget what was remembered of it. */
 void g_fd_forget(int fd);
@@ -89,6 +92,14 @@ bool g_fd_reserved(int fd);
  */
 void g_fd_lock(int fd);
 void g_fd_unlock(int fd);
+/*
+ * call(arg) with O_NONBLOCK set on fd's description for its span only,
+ * under fd's lock, for a call with no per-call non-blocking flag (accept,
+ * connect, sendfile, read of an eventfd or tty). *blocking tells whether
+ * the program has the description blocking (then the flag was set and put
+ * back). Returns call's result.
+ */
+long g_fd_nonblocking(int fd, long (*call)(void *), void *arg, bool *blocking);
 /* Whether the program has fd's description in blocking mode; takes the
  * lock. */
 bool g_fd_blocking(int fd);

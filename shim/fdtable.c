@@ -76,7 +76,7 @@ static enum g_fd_kind look_up_kind(int fd)
     struct stat st;
 
     if (fstat(fd, &st) != 0)
-        return G_FD_FILE; /* not open: the real call says EBADF */
+        return G_FD_UNKNOWN; /* not open: the real call says EBADF */
     if (S_ISSOCK(st.st_mode))
         return kind_of_socket(fd);
     if (S_ISFIFO(st.st_mode))
@@ -91,13 +91,17 @@ enum g_fd_kind g_fd_kind(int fd)
     struct g_fd *rec = g_fd_record(fd, true);
     enum g_fd_kind kind;
 
-    if (!rec)
-        return look_up_kind(fd);
-    kind = atomic_load_explicit(&rec->kind, memory_order_relaxed);
-    if (kind == G_FD_UNKNOWN) {
-        kind = look_up_kind(fd);
+    kind = rec ? atomic_load_explicit(&rec->kind, memory_order_relaxed)
+               : G_FD_UNKNOWN;
+    if (kind != G_FD_UNKNOWN)
+        return kind;
+    kind = look_up_kind(fd);
+    /* Not open now: the real call says EBADF, and nothing is remembered,
+     * since the number's next file may come from a call without a hook. */
+    if (kind == G_FD_UNKNOWN)
+        return G_FD_FILE;
+    if (rec)
         atomic_store_explicit(&rec->kind, kind, memory_order_relaxed);
-    }
     return kind;
 }
 
@@ -111,6 +115,31 @@ void g_fd_made(int fd, enum g_fd_kind kind, bool nonblock)
     atomic_store_explicit(&rec->mode,
                           G_MODE_KNOWN | (nonblock ? G_MODE_NONBLOCK : 0),
                           memory_order_relaxed);
+}
+
+/* fd's mode, 0 if not known. */
+static uint8_t mode_of(int fd)
+{
+    struct g_fd *rec = g_fd_record(fd, false);
+
+    return rec ? atomic_load_explicit(&rec->mode, memory_order_relaxed) : 0;
+}
+
+void g_fd_accepted(int fd, int listener, bool nonblock)
+{
+    struct g_fd *rec = g_fd_record(fd, true);
+    uint8_t from;
+
+    g_fd_made(fd, g_fd_kind(listener), nonblock);
+    from = mode_of(listener);
+    if (!rec)
+        return;
+    if (!(from & G_MODE_KNOWN))
+        atomic_store_explicit(&rec->mode, 0, memory_order_relaxed); /* ask */
+    else
+        atomic_fetch_or_explicit(&rec->mode,
+                                 from & (G_MODE_RCVTIMEO | G_MODE_SNDTIMEO),
+                                 memory_order_relaxed);
 }
 
 void g_fd_forget(int fd)
@@ -150,13 +179,6 @@ void g_fd_set_timeout(int fd, int opt, bool set)
     set_mode(fd, opt == SO_RCVTIMEO ? G_MODE_RCVTIMEO : G_MODE_SNDTIMEO, set);
 }
 
-/* fd's mode, 0 if not known. */
-static uint8_t mode_of(int fd)
-{
-    struct g_fd *rec = g_fd_record(fd, false);
-
-    return rec ? atomic_load_explicit(&rec->mode, memory_order_relaxed) : 0;
-}
 
 void g_fd_reserve(int fd)
 {
@@ -193,9 +215,12 @@ bool g_fd_reserved(int fd)
             ((uint64_t)1 << (fd % 64)));
 }
 
+/* Locks are only needed while the workers run: before, no green thread
+ * toggles a flag; in a forked child, one may have been held by a thread
+ * that is gone. */
 void g_fd_lock(int fd)
 {
-    struct g_fd *rec = g_fd_record(fd, true);
+    struct g_fd *rec = g_runtime_live ? g_fd_record(fd, true) : NULL;
 
     if (rec)
         g_spin_acquire(&rec->lock);
@@ -203,10 +228,31 @@ void g_fd_lock(int fd)
 
 void g_fd_unlock(int fd)
 {
-    struct g_fd *rec = g_fd_record(fd, false);
+    struct g_fd *rec = g_runtime_live ? g_fd_record(fd, false) : NULL;
 
     if (rec)
         g_spin_release(&rec->lock);
+}
+
+long g_fd_nonblocking(int fd, long (*call)(void *), void *arg, bool *blocking)
+{
+    long flags, rc;
+
+    g_fd_lock(fd);
+    /* Raw fcntl: libc's is our own hook, which takes this lock. */
+    flags = syscall(SYS_fcntl, fd, F_GETFL);
+    *blocking = flags >= 0 && !(flags & O_NONBLOCK);
+    if (*blocking)
+        syscall(SYS_fcntl, fd, F_SETFL, flags | O_NONBLOCK);
+    rc = call(arg);
+    if (*blocking) {
+        int saved = errno;
+
+        syscall(SYS_fcntl, fd, F_SETFL, flags);
+        errno = saved;
+    }
+    g_fd_unlock(fd);
+    return rc;
 }
 
 bool g_fd_blocking(int fd)
@@ -247,6 +293,11 @@ void g_fd_close_begin(int fd)
 
     if (!rec)
         return;
+    if (!g_runtime_live) { /* see g_fd_lock */
+        atomic_store_explicit(&rec->kind, G_FD_UNKNOWN, memory_order_relaxed);
+        atomic_store_explicit(&rec->mode, 0, memory_order_relaxed);
+        return;
+    }
     g_spin_acquire(&rec->lock);
     atomic_store_explicit(&rec->kind, G_FD_UNKNOWN, memory_order_relaxed);
     atomic_store_explicit(&rec->mode, 0, memory_order_relaxed);
@@ -265,8 +316,5 @@ void g_fd_close_begin(int fd)
 
 void g_fd_close_end(int fd)
 {
-    struct g_fd *rec = g_fd_record(fd, false);
-
-    if (rec)
-        g_spin_release(&rec->lock);
+    g_fd_unlock(fd);
 }

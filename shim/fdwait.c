@@ -237,17 +237,20 @@ int g_wait_fd(int fd, int events, int64_t deadline)
     return wait_fds(&pfd, 1, deadline, events & G_WAIT_EXCLUSIVE, G_PARK_FD);
 }
 
-/* Under watch's lock: wake its first exclusive waiter for revents. */
+/* Under watch's lock: wake its first exclusive waiter for revents (one
+ * whose wait already ended is passed over). */
 static bool wake_first_exclusive(struct g_fdwatch *watch, short revents)
 {
-    for (struct g_queue *q = watch->waiters.next; q != &watch->waiters;
-         q = q->next) {
+    struct g_queue *q, *next;
+
+    for (q = watch->waiters.next; q != &watch->waiters; q = next) {
         struct interest *it = g_queue_data(q, struct interest, node);
 
+        next = q->next;
         if (it->exclusive && (revents & it->events)) {
             g_queue_remove(q);
-            g_wake(it->w, revents);
-            return true;
+            if (g_wake(it->w, revents))
+                return true;
         }
     }
     return false;
@@ -352,11 +355,15 @@ static void dispatch_one(struct g_worker *wk, const struct epoll_event *ev)
             next = q->next;
             if (!(revents & it->events))
                 continue;
-            /* One exclusive waiter per event, unless it is an error. */
+            /* One exclusive waiter per event, unless it is an error; one
+             * whose wait already ended (a timeout, a cancel) does not
+             * count. */
             if (it->exclusive && !(revents & (POLLERR | POLLHUP))) {
                 if (woke_exclusive)
                     continue;
-                woke_exclusive = true;
+                g_queue_remove(q);
+                woke_exclusive = g_wake(it->w, revents);
+                continue;
             }
             g_queue_remove(q);
             g_wake(it->w, revents);

@@ -158,6 +158,14 @@ Test(diff_io_faults, errors_and_timeouts_are_as_native_and_on_time,
     same_as_native(PROG_IO_ERRORS, loops_2_1, ON_TIME | NEVER_EARLY);
 }
 
+/* Readers sharing one eventfd, an accepted socket's inherited timeout, a
+ * closed number reused by an eventfd: on one worker, a read that blocked
+ * its OS thread would stop the program. */
+Test(diff_io_faults, shared_and_reused_fds_behave_as_native, .timeout = 60)
+{
+    same_as_native(PROG_IO_SHARED_FDS, loops_2_1, NO_CHECK);
+}
+
 Test(diff_io_faults, server_out_of_fds_retries_and_serves_each_once,
      .timeout = 60)
 {
