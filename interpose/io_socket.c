@@ -3,13 +3,12 @@
  * pipe2, accept, accept4) and connect.
  *
  * Making an fd tells the fd table its kind and O_NONBLOCK flag at once, on
- * any thread; so does setsockopt of a timeout. A green
- * thread's accept and connect are the two blocking socket calls with no
- * per-call non-blocking flag: accept waits until a zero-timeout poll finds
- * a connection queued and takes it under the fd's lock, so green threads
- * of several workers accepting on one socket never block their worker on a
- * connection another one took; connect sets O_NONBLOCK for the span of the
- * real call only, under the same lock, then waits for the handshake.
+ * any thread; so does setsockopt of a timeout. A green thread's accept and
+ * connect are the two blocking socket calls with no per-call non-blocking
+ * flag: each sets O_NONBLOCK for the span of the real call only, under the
+ * fd's lock (g_fd_nonblocking), so green threads of several workers
+ * accepting on one socket never block their worker on a connection another
+ * one took; connect then waits for the handshake.
  */
 #include "interpose/io.h"
 

@@ -2,13 +2,14 @@
  * shim/fd.h: what libgreen knows of the program's file descriptors, and
  * waiting for one to be ready.
  *
- * libgreen never changes the O_NONBLOCK flag of a file description the
- * program uses, except for the span of one call under the fd's lock
- * (connect, sendfile), because that flag belongs to the description: dup()ed
+ * libgreen never leaves the O_NONBLOCK flag changed on a file description
+ * the program uses, because that flag belongs to the description: dup()ed
  * fds, fork()ed children and a shell's terminal share it. A green thread's
  * blocking call is instead a loop of non-blocking tries (MSG_DONTWAIT,
- * RWF_NOWAIT, or poll with a zero timeout) and waits for readiness between
- * them (shim/io.c). Functions return 0, a count or -errno, as in shim.h.
+ * RWF_NOWAIT, or the flag set for the span of one call under the fd's
+ * lock: accept, connect, sendfile, eventfds, ttys) and waits for readiness
+ * between them (shim/io.c). Functions return 0, a count or -errno, as in
+ * shim.h.
  */
 #ifndef G_FD_H
 #define G_FD_H
