@@ -112,7 +112,9 @@ static int replace(int fd, int fd2, int flags, bool three)
 
     if (g_fd_reserved(fd2))
         return (int)g_ret(-EBUSY);
-    if (fd == fd2) /* nothing is replaced; the real call says what it says */
+    /* Nothing is replaced (the same number, or fd is not open: EBADF):
+     * the real call says what it says, and fd2's waiters keep waiting. */
+    if (fd == fd2 || real_fcntl(fd, F_GETFD) < 0)
         return three ? real_dup3(fd, fd2, flags) : real_dup2(fd, fd2);
     g_fd_close_begin(fd2);
     rc = three ? real_dup3(fd, fd2, flags) : real_dup2(fd, fd2);

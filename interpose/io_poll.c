@@ -35,7 +35,9 @@ static int look_until(look_fn look, void *arg, const struct pollfd *fds,
         if (rc != 0 || deadline == 0 || (now = g_now()) >= deadline)
             return rc;
         w = g_wait_fds(fds, n, deadline);
-        if (w == -EPERM || w == -ENOMEM)
+        /* An fd the epoll refuses (EPERM), or no room to watch it
+         * (ENOSPC, ENOMEM): look again after a nap. */
+        if (w < 0 && w != -ETIMEDOUT && w != -EBADF && w != -ECANCELED)
             w = g_sleep_until(deadline - now < NAP_NS ? deadline
                                                       : now + NAP_NS);
         if (w == -ECANCELED)

@@ -156,6 +156,12 @@ static void drive(ares_channel ch, const bool *done)
                                   (int64_t)tv.tv_usec * 1000
                             : G_NEVER,
                             G_PARK_DNS);
+        if (rc < 0 && rc != -ETIMEDOUT && rc != -ECANCELED) {
+            /* The epoll could not take the sockets (ENOSPC, ENOMEM): nap,
+             * then let c-ares see what is due. */
+            rc = g_sleep_until(g_now() + 1000000);
+            rc = rc == 0 ? -ETIMEDOUT : rc;
+        }
         if (rc == -ETIMEDOUT)
             ares_process_fd(ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
         if (rc == -ECANCELED) {

@@ -59,7 +59,9 @@ long g_io_block(int fd, int events, int timeo, long (*try)(void *),
             deadline = timeo ? g_fd_sock_deadline(fd, timeo) : G_NEVER;
         }
         rc = g_wait_fd(fd, events & ~G_WAIT_FIRST, deadline);
-        if (rc == -EPERM)
+        /* An fd the epoll refuses (EPERM: a file it cannot watch) or has
+         * no room for (ENOSPC, ENOMEM): try again after a nap. */
+        if (rc < 0 && rc != -ETIMEDOUT && rc != -EBADF && rc != -ECANCELED)
             rc = nap(deadline);
         if (rc == -ETIMEDOUT)
             return -EAGAIN; /* what SO_RCVTIMEO/SO_SNDTIMEO give */
