@@ -324,42 +324,6 @@ static void pooled_host(struct host_call *c)
     h_errno = c->herr;
 }
 
-/* Copy he into ret and buf as glibc's _r calls fill them: 0, or ERANGE. */
-static int fill_hostent(const struct hostent *he, struct hostent *ret,
-                        char *buf, size_t buflen)
-{
-    size_t naliases = 0, naddrs = 0, need, align = sizeof(char *);
-    char **aliases, **addrs, *p;
-    uintptr_t start = ((uintptr_t)buf + align - 1) & ~(uintptr_t)(align - 1);
-
-    while (he->h_aliases[naliases])
-        naliases++;
-    while (he->h_addr_list[naddrs])
-        naddrs++;
-    need = (start - (uintptr_t)buf) +
-           (naliases + 1 + naddrs + 1) * sizeof(char *) +
-           naddrs * (size_t)he->h_length + strlen(he->h_name) + 1;
-    for (size_t i = 0; i < naliases; i++)
-        need += strlen(he->h_aliases[i]) + 1;
-    if (need > buflen)
-        return ERANGE;
-    aliases = (char **)start;
-    addrs = aliases + naliases + 1;
-    p = (char *)(addrs + naddrs + 1);
-    for (size_t i = 0; i < naddrs; i++, p += he->h_length)
-        addrs[i] = memcpy(p, he->h_addr_list[i], (size_t)he->h_length);
-    addrs[naddrs] = NULL;
-    for (size_t i = 0; i < naliases; i++, p += strlen(p) + 1)
-        aliases[i] = strcpy(p, he->h_aliases[i]);
-    aliases[naliases] = NULL;
-    *ret = (struct hostent){.h_name = strcpy(p, he->h_name),
-                            .h_aliases = aliases,
-                            .h_addrtype = he->h_addrtype,
-                            .h_length = he->h_length,
-                            .h_addr_list = addrs};
-    return 0;
-}
-
 /* glibc's files module parses into the caller's buffer and refuses, before
  * it looks, one smaller than its per-entry data (an address and two
  * pointers): ERANGE whatever the name. */
@@ -385,7 +349,7 @@ static int answer_r(int lookup_rc, bool by_addr, struct hostent *he,
     if (!he)
         *h_errnop = herr; /* glibc leaves it alone on success */
     if (he) {
-        rc = fill_hostent(he, ret, buf, buflen);
+        rc = g_dns_hostent_fill(he, ret, buf, buflen);
         if (rc == 0)
             *result = ret;
         else
@@ -417,7 +381,7 @@ static struct hostent *answer_static(struct hostent *he, int herr)
         while (atomic_exchange_explicit(&static_lock, 1,
                                         memory_order_acquire))
             sched_yield(); /* our hook: lets the writer's thread run */
-        if (fill_hostent(he, &static_host, static_buf, sizeof(static_buf)) ==
+        if (g_dns_hostent_fill(he, &static_host, static_buf, sizeof(static_buf)) ==
             0)
             result = &static_host;
         else

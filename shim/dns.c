@@ -281,8 +281,10 @@ static void read_options(struct resolver_options *o)
 }
 
 /* A channel that looks in the sources lookups says ("f", "b" or both, as
- * nsswitch orders them), with glibc's retry options. */
-static int open_channel_for(ares_channel *ch, const char *lookups)
+ * nsswitch orders them), with glibc's retry options: known ones (a search
+ * list reads them once for all its queries), or read now if NULL. */
+static int open_channel_for(ares_channel *ch, const char *lookups,
+                            const struct resolver_options *known)
 {
     struct resolver_options ro;
     struct ares_options opts = {0};
@@ -291,7 +293,10 @@ static int open_channel_for(ares_channel *ch, const char *lookups)
 
     if (!g_dns_serves())
         return EAI_SYSTEM;
-    read_options(&ro);
+    if (known)
+        ro = *known;
+    else
+        read_options(&ro);
     opts.lookups = (char *)lookups;
     opts.timeout = ro.timeout_s * 1000;
     opts.tries = ro.attempts;
@@ -444,7 +449,8 @@ static bool cname_only(ares_channel ch, const char *name, int family)
 /* May park. One lookup of name in the given sources (no search list: a
  * DNS name ends with a dot). The c-ares status; *ai on success. */
 static int lookup_once(const char *name, int family, const char *lookups,
-                       bool sort, struct ares_addrinfo **ai)
+                       const struct resolver_options *ro, bool sort,
+                       struct ares_addrinfo **ai)
 {
     struct ares_addrinfo_hints hints = {
         .ai_flags = ARES_AI_CANONNAME | (sort ? 0 : ARES_AI_NOSORT),
@@ -453,7 +459,7 @@ static int lookup_once(const char *name, int family, const char *lookups,
     ares_channel ch;
 
     *ai = NULL;
-    if (open_channel_for(&ch, lookups) != 0)
+    if (open_channel_for(&ch, lookups, ro) != 0)
         return ARES_ENOMEM;
     ares_getaddrinfo(ch, name, NULL, &hints, on_addrinfo, &c);
     drive(ch, &c.done);
@@ -482,6 +488,13 @@ static int herr_of(int status)
     return herr;
 }
 
+/* Whether a query's outcome ends the search: addresses, or an answer that
+ * is only a CNAME (see cname_only). */
+static bool answered(int status)
+{
+    return status == ARES_SUCCESS || status == ARES_EBADRESP;
+}
+
 /* May park. DNS, through the search list as glibc's res_search walks it
  * (resolv/res_query.c): the name as written first if it has ndots dots,
  * then each search domain, stopping at an answer or at an error other
@@ -500,15 +513,13 @@ static int search_dns(const char *name, int family, bool sort,
     for (const char *p = name; *p; p++)
         dots += *p == '.';
     if (len && name[len - 1] == '.')
-        return lookup_once(name, family, "b", sort, ai);
+        return lookup_once(name, family, "b", NULL, sort, ai);
     if (len + 2 > sizeof(fqdn))
         return ARES_EBADNAME;
     read_options(&ro);
     if (dots >= ro.ndots) {
         snprintf(fqdn, sizeof(fqdn), "%s.", name);
-        if ((status = lookup_once(fqdn, family, "b", sort, ai)) ==
-                ARES_SUCCESS ||
-            status == ARES_EBADRESP)
+        if (answered(status = lookup_once(fqdn, family, "b", &ro, sort, ai)))
             return status;
         saved = herr_of(status);
         tried = true;
@@ -517,9 +528,7 @@ static int search_dns(const char *name, int family, bool sort,
         if (snprintf(fqdn, sizeof(fqdn), "%s.%s.", name, ro.search[i]) >=
             (int)sizeof(fqdn))
             continue;
-        if ((status = lookup_once(fqdn, family, "b", sort, ai)) ==
-                ARES_SUCCESS ||
-            status == ARES_EBADRESP)
+        if (answered(status = lookup_once(fqdn, family, "b", &ro, sort, ai)))
             return status;
         herr = herr_of(status);
         if (status == ARES_ENODATA)
@@ -531,9 +540,7 @@ static int search_dns(const char *name, int family, bool sort,
     }
     if (!tried) {
         snprintf(fqdn, sizeof(fqdn), "%s.", name);
-        if ((status = lookup_once(fqdn, family, "b", sort, ai)) ==
-                ARES_SUCCESS ||
-            status == ARES_EBADRESP)
+        if (answered(status = lookup_once(fqdn, family, "b", &ro, sort, ai)))
             return status;
         herr = herr_of(status);
     }
@@ -564,7 +571,7 @@ static int lookup_source(char source, const char *name, int family,
     /* The hosts file has the name or has not: whatever c-ares says when
      * it has not (it may report a missing server), glibc's files module
      * says "not found". */
-    status = lookup_once(name, family, "f", sort, ai);
+    status = lookup_once(name, family, "f", NULL, sort, ai);
     return status == ARES_SUCCESS || status == ARES_ENOMEM ? status
                                                            : ARES_ENOTFOUND;
 }
@@ -715,22 +722,33 @@ struct host_call {
     struct hostent *copy;
 };
 
-/* One malloc'd block holding he and everything it points to. */
-static struct hostent *copy_hostent(const struct hostent *he)
+/* The bytes he's aliases, addresses and names take when copied. */
+static size_t hostent_bytes(const struct hostent *he)
 {
-    size_t naliases = 0, naddrs = 0, strings = strlen(he->h_name) + 1;
-    struct hostent *copy;
-    char **aliases, **addrs, *p;
+    size_t n = strlen(he->h_name) + 1, naliases = 0, naddrs = 0;
 
     for (; he->h_aliases && he->h_aliases[naliases]; naliases++)
-        strings += strlen(he->h_aliases[naliases]) + 1;
+        n += strlen(he->h_aliases[naliases]) + 1;
     while (he->h_addr_list && he->h_addr_list[naddrs])
         naddrs++;
-    copy = malloc(sizeof(*copy) + (naliases + 1 + naddrs + 1) * sizeof(char *) +
-                  naddrs * (size_t)he->h_length + strings);
-    if (!copy)
-        return NULL;
-    aliases = (char **)(copy + 1);
+    return n + (naliases + 1 + naddrs + 1) * sizeof(char *) +
+           naddrs * (size_t)he->h_length;
+}
+
+int g_dns_hostent_fill(const struct hostent *he, struct hostent *ret,
+                       char *buf, size_t buflen)
+{
+    size_t align = sizeof(char *), naliases = 0, naddrs = 0;
+    uintptr_t start = ((uintptr_t)buf + align - 1) & ~(uintptr_t)(align - 1);
+    char **aliases, **addrs, *p;
+
+    if ((start - (uintptr_t)buf) + hostent_bytes(he) > buflen)
+        return ERANGE;
+    while (he->h_aliases && he->h_aliases[naliases])
+        naliases++;
+    while (he->h_addr_list && he->h_addr_list[naddrs])
+        naddrs++;
+    aliases = (char **)start;
     addrs = aliases + naliases + 1;
     p = (char *)(addrs + naddrs + 1);
     for (size_t i = 0; i < naddrs; i++, p += he->h_length)
@@ -739,11 +757,22 @@ static struct hostent *copy_hostent(const struct hostent *he)
     for (size_t i = 0; i < naliases; i++, p += strlen(p) + 1)
         aliases[i] = strcpy(p, he->h_aliases[i]);
     aliases[naliases] = NULL;
-    *copy = (struct hostent){.h_name = strcpy(p, he->h_name),
-                             .h_aliases = aliases,
-                             .h_addrtype = he->h_addrtype,
-                             .h_length = he->h_length,
-                             .h_addr_list = addrs};
+    *ret = (struct hostent){.h_name = strcpy(p, he->h_name),
+                            .h_aliases = aliases,
+                            .h_addrtype = he->h_addrtype,
+                            .h_length = he->h_length,
+                            .h_addr_list = addrs};
+    return 0;
+}
+
+/* One malloc'd block holding he and everything it points to. */
+static struct hostent *copy_hostent(const struct hostent *he)
+{
+    size_t bytes = hostent_bytes(he);
+    struct hostent *copy = malloc(sizeof(*copy) + bytes);
+
+    if (copy)
+        g_dns_hostent_fill(he, copy, (char *)(copy + 1), bytes);
     return copy;
 }
 
@@ -821,7 +850,7 @@ static int host_from_file(const char *name, int family, struct hostent **out)
     ares_channel ch;
     int status;
 
-    if (open_channel_for(&ch, "f") != 0)
+    if (open_channel_for(&ch, "f", NULL) != 0)
         return ARES_ENOMEM;
     status = ares_gethostbyname_file(ch, name, family, &he);
     ares_destroy(ch);
@@ -933,7 +962,7 @@ static int reverse_dns(const void *addr, socklen_t len, int family,
     ares_channel ch;
     int rc;
 
-    if ((rc = open_channel_for(&ch, "b")) != 0)
+    if ((rc = open_channel_for(&ch, "b", NULL)) != 0)
         return rc;
     ptr_name(addr, len, name, sizeof(name));
     ares_query(ch, name, 1 /* C_IN */, 12 /* T_PTR */, on_ptr, &c);
@@ -971,7 +1000,7 @@ int g_dns_host_by_addr(const void *addr, socklen_t len, int family,
         } else {
             struct host_call c = {0};
 
-            if ((rc = open_channel_for(&ch, "f")) != 0)
+            if ((rc = open_channel_for(&ch, "f", NULL)) != 0)
                 return rc;
             ares_gethostbyaddr(ch, addr, (int)len, family, on_host, &c);
             rc = host_result(ch, &c, out, herr);

@@ -37,6 +37,11 @@ struct g_dns_addrs {
 int g_dns_addrs(const char *name, int family, int flags, struct g_dns_addrs *out);
 void g_dns_addrs_free(struct g_dns_addrs *a);
 
+/* Copy he into ret and buf as glibc's _r calls fill them: 0, or ERANGE
+ * when buf is too small. */
+int g_dns_hostent_fill(const struct hostent *he, struct hostent *ret,
+                       char *buf, size_t buflen);
+
 /* May park. gethostbyname2's answer for name in family, or gethostbyaddr's
  * for addr (len bytes of family), as one malloc'd block the caller frees.
  * A failure is EAI_AGAIN where glibc's _r calls return EAGAIN (a timeout,

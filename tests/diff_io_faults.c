@@ -20,7 +20,7 @@
  * Runs the tests one at a time (jobs = 1 unless --jobs says otherwise),
  * since the timing bounds assume the machine is not busy with other tests.
  */
-#include "diff_run.h"
+#include "diff_same.h"
 
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -42,10 +42,6 @@ enum { RUN_TIMEOUT_MS = 10000 };
 /* stdout, stderr shown in a failure message are cut to this length. */
 enum { SHOW = 3000 };
 
-/* A timed-out call may return this late, green, and no later (natively
- * up to a jiffy or two, 4 to 8 ms at HZ=250). */
-enum { MAX_LATE_US = 20000 };
-
 static const int loops_2_1[] = {2, 1, 0};
 
 static void run_native(const char *prog, struct run *r)
@@ -63,99 +59,51 @@ static void run_green(const char *prog, int loops, struct run *r)
                  strerror(-rc), GREEN_LIB_PATH);
 }
 
-/* --- diffed programs ---------------------------------------------------- */
+/* --- diffed programs (diff_same.c), with checks of their own ------------ */
 
-/* What to check of a green run besides stdout and the exit status. */
-enum checks {
-    NO_CHECK = 0,
-    FEW_OS_THREADS = 1, /* os_threads_max <= loops + 3 */
-    ON_TIME = 2,        /* max_late_us < MAX_LATE_US */
-    SPREAD = 4,         /* acceptors_used >= 2 */
-    NEVER_EARLY = 8,    /* max_early_us == 0 */
-};
-
-static void check_green(const char *name, const struct run *green, int loops,
-                        int checks)
+/* io_errors: libgreen's deadlines are exact, so no green timeout ends
+ * early at all ("max_early_us"). */
+static void never_early(const struct run *green, int loops)
 {
-    if (checks & FEW_OS_THREADS) {
-        long threads = run_stderr_value(green, "os_threads_max");
+    long early = run_stderr_value(green, "max_early_us");
 
-        cr_expect(threads > 0 && threads <= loops + 3,
-                  "%s, GREEN_LOOPS=%d: %ld OS threads at its busiest, "
-                  "want 1..%d\ngreen stderr:\n%.*s",
-                  name, loops, threads, loops + 3, SHOW, green->err);
-    }
-    if (checks & ON_TIME) {
-        long late = run_stderr_value(green, "max_late_us");
-
-        cr_expect(late >= 0 && late < MAX_LATE_US,
-                  "%s, GREEN_LOOPS=%d: a timed-out call returned %ld us after "
-                  "its timeout, want < %d\ngreen stderr:\n%.*s",
-                  name, loops, late, MAX_LATE_US, SHOW, green->err);
-    }
-    if (checks & NEVER_EARLY) {
-        long early = run_stderr_value(green, "max_early_us");
-
-        cr_expect(early == 0,
-                  "%s, GREEN_LOOPS=%d: a timed-out call returned %ld us "
-                  "before its timeout\ngreen stderr:\n%.*s",
-                  name, loops, early, SHOW, green->err);
-    }
-    if (checks & SPREAD) {
-        long used = run_stderr_value(green, "acceptors_used");
-
-        cr_expect(used >= 2,
-                  "%s, GREEN_LOOPS=%d: %ld acceptors got connections, want "
-                  "2 or more\ngreen stderr:\n%.*s",
-                  name, loops, used, SHOW, green->err);
-    }
+    cr_expect(early == 0,
+              "io_errors, GREEN_LOOPS=%d: a timed-out call returned %ld us "
+              "before its timeout\ngreen stderr:\n%.*s",
+              loops, early, SHOW, green->err);
 }
 
-/*
- * Runs prog natively (which must exit 0) and then green with each
- * GREEN_LOOPS value of the 0-terminated list loops; each green run must
- * print the same stdout, end the same way, and pass checks.
- */
-static void same_as_native(const char *prog, const int *loops, int checks)
+/* io_accept: connections reach more than one acceptor. */
+static void spread(const struct run *green, int loops)
 {
-    struct run native, green;
-    char how[64], green_how[64];
+    long used = run_stderr_value(green, "acceptors_used");
 
-    run_native(prog, &native);
-    /* Criterion formats a message only when the assertion fails, so its
-     * arguments must not be what fills how. */
-    run_describe(&native, how, sizeof(how));
-    cr_assert(run_exited_with(&native, 0),
-              "%s natively: expected exit 0, got %s\nstdout:\n%.*s"
-              "stderr:\n%.*s",
-              run_name(prog), how, SHOW, native.out, SHOW, native.err);
-    for (const int *n = loops; *n; n++) {
-        run_green(prog, *n, &green);
-        run_describe(&green, green_how, sizeof(green_how));
-        cr_expect(run_same_end(&native, &green),
-                  "%s, GREEN_LOOPS=%d: natively %s, green %s\n"
-                  "green stderr:\n%.*s",
-                  run_name(prog), *n, how, green_how, SHOW, green.err);
-        cr_expect_str_eq(green.out, native.out,
-                         "%s, GREEN_LOOPS=%d: stdout differs\n"
-                         "--- native\n%.*s--- green (%s)\n%.*s"
-                         "--- green stderr\n%.*s",
-                         run_name(prog), *n, SHOW, native.out, green_how, SHOW,
-                         green.out, SHOW, green.err);
-        check_green(run_name(prog), &green, *n, checks);
-        run_free(&green);
-    }
-    run_free(&native);
+    cr_expect(used >= 2,
+              "io_accept, GREEN_LOOPS=%d: %ld acceptors got connections, "
+              "want 2 or more\ngreen stderr:\n%.*s",
+              loops, used, SHOW, green->err);
+}
+
+/* prog natively and green with GREEN_LOOPS 2 and 1: same stdout, same end,
+ * checks (enum diff_checks) and extra of each green run. */
+static void same_as_native(const char *prog, int checks,
+                           void (*extra)(const struct run *, int))
+{
+    diff_same(&(struct diff_case){.prog = prog,
+                                  .loops = loops_2_1,
+                                  .checks = checks,
+                                  .timeout_ms = RUN_TIMEOUT_MS,
+                                  .extra = extra});
 }
 
 /* io_errors' stdout says "EARLY" for a timeout that ended more than 10 ms
  * early, as a kernel that counts in jiffies might (natively it has not, so
  * far); libgreen's deadlines are exact, so green runs must never end one
- * early at all. */
+ * early at all. Timed-out calls may return up to 20 ms late green. */
 Test(diff_io_faults, errors_and_timeouts_are_as_native_and_on_time,
      .timeout = 60)
 {
-    same_as_native(PROG_IO_ERRORS, loops_2_1, ON_TIME | NEVER_EARLY);
+    same_as_native(PROG_IO_ERRORS, DIFF_ON_TIME, never_early);
 }
 
 /* Readers sharing one eventfd, an accepted socket's inherited timeout, a
@@ -163,18 +111,18 @@ Test(diff_io_faults, errors_and_timeouts_are_as_native_and_on_time,
  * its OS thread would stop the program. */
 Test(diff_io_faults, shared_and_reused_fds_behave_as_native, .timeout = 60)
 {
-    same_as_native(PROG_IO_SHARED_FDS, loops_2_1, NO_CHECK);
+    same_as_native(PROG_IO_SHARED_FDS, DIFF_NO_CHECK, NULL);
 }
 
 Test(diff_io_faults, server_out_of_fds_retries_and_serves_each_once,
      .timeout = 60)
 {
-    same_as_native(PROG_IO_EMFILE, loops_2_1, FEW_OS_THREADS);
+    same_as_native(PROG_IO_EMFILE, DIFF_FEW_OS_THREADS, NULL);
 }
 
 Test(diff_io_faults, many_acceptors_accept_each_connection_once, .timeout = 60)
 {
-    same_as_native(PROG_IO_ACCEPT, loops_2_1, FEW_OS_THREADS | SPREAD);
+    same_as_native(PROG_IO_ACCEPT, DIFF_FEW_OS_THREADS, spread);
 }
 
 /* --- io_close: expected texts ------------------------------------------- */
