@@ -17,33 +17,12 @@
 #include <pthread.h>
 #include <setjmp.h>
 
-static bool cancel_due(int bits)
-{
-    return (bits & (G_CANCEL_PENDING | G_CANCEL_DISABLED | G_CANCEL_ACTING)) ==
-           G_CANCEL_PENDING;
-}
-
 /*
  * A cancellable wait is recorded in parked_on with plain stores: only the
  * thread's own worker reads it, in g_cancel_drain, while the thread is
  * switched out. A canceller elsewhere never touches the waiter; it queues
  * the thread on its worker, which ends the wait if it is still there.
  */
-int g_cancel_wait_begin(struct g_thread *self, struct g_waiter *w)
-{
-    /* A cancel that arrives after this check is queued on our worker and
-     * drained only once we have switched out, with parked_on set. */
-    if (cancel_due(atomic_load_explicit(&self->cancel, memory_order_relaxed)))
-        return -ECANCELED;
-    self->parked_on = w;
-    return 0;
-}
-
-void g_cancel_wait_end(struct g_thread *self)
-{
-    self->parked_on = NULL;
-}
-
 int g_thread_cancel(struct g_thread *t)
 {
     struct g_worker *wk = t->worker;
@@ -59,7 +38,7 @@ int g_thread_cancel(struct g_thread *t)
                                     memory_order_seq_cst) |
            G_CANCEL_PENDING;
     g_thread_unlock(t);
-    if (!cancel_due(bits) ||
+    if (!g_cancel_due(bits) ||
         atomic_exchange_explicit(&t->cancel_queued, true, memory_order_acq_rel))
         return 0;
     /* Pairs with the exchange in g_cancel_drain(). */
@@ -84,7 +63,7 @@ void g_cancel_drain(struct g_worker *wk)
         /* Still in a cancellable wait, and the cancel still due (not
          * disabled meanwhile, not already acted on)? */
         if (t->state == G_PARKED && t->parked_on &&
-            cancel_due(atomic_load_explicit(&t->cancel, memory_order_relaxed)))
+            g_cancel_due(atomic_load_explicit(&t->cancel, memory_order_relaxed)))
             g_wake(t->parked_on, -ECANCELED);
         /* Last touch: from here on t may be freed and recycled. */
         atomic_store_explicit(&t->cancel_queued, false, memory_order_release);
@@ -97,7 +76,7 @@ void g_testcancel(void)
     struct g_thread *self = g_self();
 
     if (self &&
-        cancel_due(atomic_load_explicit(&self->cancel, memory_order_relaxed)))
+        g_cancel_due(atomic_load_explicit(&self->cancel, memory_order_relaxed)))
         g_cancel_act(self);
 }
 

@@ -83,26 +83,6 @@ bool g_lot_has_waiters(struct g_lot_bucket *b, const void *key, unsigned mask)
     return false;
 }
 
-/*
- * Claim a queued waiter. Its other possible claimers are lot claimers (we
- * hold the bucket lock), and its timer and a cancel, both acted on by its
- * own worker's scheduler. So a claimer running on that same worker cannot
- * race anyone and needs no compare-and-swap.
- */
-static bool claim(struct g_waiter *w, int result, struct g_wake_token *tok)
-{
-    struct g_thread *t = w->thread;
-
-    if (!t || t->worker != g_tls_worker)
-        return g_wake_claim(w, result, tok);
-    if (atomic_load_explicit(&w->state, memory_order_relaxed) != G_WAITING)
-        return false;
-    atomic_store_explicit(&w->state, result, memory_order_relaxed);
-    tok->thread = t;
-    tok->futex = &w->state;
-    return true;
-}
-
 bool g_lot_claim_one(struct g_lot_bucket *b, const void *key, unsigned mask,
                      int result, struct g_wake_token *tok, bool *more)
 {
@@ -119,12 +99,14 @@ bool g_lot_claim_one(struct g_lot_bucket *b, const void *key, unsigned mask,
             *more = true;
             return true;
         }
-        /* A waiter whose timeout won is leaving: it takes itself off the
-         * queue; skip it. */
-        if (claim(&lw->w, result, tok)) {
-            g_queue_remove(&lw->node);
+        /* Off the queue before the claim: a claimed OS thread may return
+         * and drop its record at once. One whose timeout won is leaving
+         * and takes itself off: put it back and skip it. */
+        g_queue_remove(&lw->node);
+        if (g_claim(&lw->w, result, tok))
             claimed = true;
-        }
+        else
+            g_queue_insert_tail(q, &lw->node); /* back before q */
     }
     *more = false;
     return claimed;

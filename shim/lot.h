@@ -13,7 +13,7 @@
 #ifndef G_LOT_H
 #define G_LOT_H
 
-#include "shim/shim.h"
+#include "shim/worker.h"
 
 struct g_lot_bucket;
 

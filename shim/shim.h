@@ -159,10 +159,7 @@ void g_cleanup_unwind(struct g_thread *self);
 
 #define G_NEVER INT64_MAX
 
-/* Switch out until g_ready() puts self back on its run queue. May park. */
-void g_park(struct g_thread *self);
-/* Make a parked thread runnable; from any thread. */
-void g_ready(struct g_thread *t);
+/* g_park and g_ready, the switch itself, are inline in shim/worker.h. */
 /* Let the other runnable threads of this worker (and its loop) run. */
 void g_yield(struct g_thread *self);
 /* Monotonic now, in nanoseconds. */
@@ -216,11 +213,7 @@ struct g_waiter {
     struct g_heap_node timer; /* on thread->worker->timers; owned by it */
 };
 
-/* Prepare a wait by the calling thread, green or not. */
-void g_waiter_init(struct g_waiter *w, bool cancellable);
-/* May park. Wait until woken or deadline (G_NEVER: no deadline) passes;
- * returns the waker's result, -ETIMEDOUT, or -ECANCELED. */
-int g_wait(struct g_waiter *w, int64_t deadline);
+/* g_waiter_init and g_wait (may park) are inline in shim/worker.h. */
 /* The single wake: true if this call won. From any thread. */
 bool g_wake(struct g_waiter *w, int result);
 
@@ -234,7 +227,7 @@ struct g_wake_token {
     _Atomic int *futex;
 };
 bool g_wake_claim(struct g_waiter *w, int result, struct g_wake_token *tok);
-void g_wake_finish(const struct g_wake_token *tok);
+/* g_wake_finish: inline in shim/worker.h. */
 /* May park. Sleep until deadline: 0, or -ECANCELED. */
 int g_sleep_until(int64_t deadline);
 /*

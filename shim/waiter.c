@@ -6,7 +6,8 @@
  * (or, for an OS thread that libgreen did not make, wakes the futex it sleeps
  * on), and losers touch nothing. A deadline puts the waiter's node on its
  * worker's timer heap, which the scheduler expires with -ETIMEDOUT. g_wait
- * runs on the waiting thread; g_wake on any thread.
+ * (inline in worker.h, the hot path of every hand-off) runs on the waiting
+ * thread; g_wake on any thread.
  */
 #include "shim/worker.h"
 
@@ -17,15 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-void g_waiter_init(struct g_waiter *w, bool cancellable)
-{
-    w->thread = g_self();
-    w->reason = G_PARK_OTHER;
-    atomic_store_explicit(&w->state, G_WAITING, memory_order_relaxed);
-    w->timed = false;
-    w->cancellable = cancellable && w->thread;
-}
-
 static long futex(_Atomic int *addr, int op, int val, const struct timespec *ts)
 {
     return syscall(SYS_futex, addr, op | FUTEX_PRIVATE_FLAG, val, ts, NULL,
@@ -33,7 +25,7 @@ static long futex(_Atomic int *addr, int op, int val, const struct timespec *ts)
 }
 
 /* An OS thread's wait: sleep on the state word itself. */
-static int wait_os(struct g_waiter *w, int64_t deadline)
+int g_wait_os(struct g_waiter *w, int64_t deadline)
 {
     int saved_errno = errno;
     int state;
@@ -61,42 +53,6 @@ static int wait_os(struct g_waiter *w, int64_t deadline)
     return state;
 }
 
-int g_wait(struct g_waiter *w, int64_t deadline)
-{
-    struct g_thread *self = w->thread;
-    struct g_worker *wk;
-    int state;
-
-    if (!self)
-        return wait_os(w, deadline);
-    wk = self->worker;
-    G_COUNT(wk->stats.parks[w->reason]);
-    if (w->cancellable && g_cancel_wait_begin(self, w) != 0) {
-        /* Canceled before it began: end the wait ourselves, unless a
-         * waker already has. */
-        g_wake(w, -ECANCELED);
-    } else if (deadline != G_NEVER) {
-        w->timer.key = deadline;
-        w->timed = true;
-        g_heap_insert(&wk->timers, &w->timer);
-    }
-    /*
-     * Exactly one park: the winning wake readies this thread exactly once,
-     * also when it won before we got here (then the park returns at once,
-     * or right after the wake-up crosses from another worker). Returning
-     * without consuming that wake-up would leave it to end a later wait.
-     */
-    g_park(self);
-    state = atomic_load_explicit(&w->state, memory_order_acquire);
-    if (w->timed) {
-        g_heap_remove(&wk->timers, &w->timer);
-        w->timed = false;
-    }
-    if (w->cancellable)
-        g_cancel_wait_end(self);
-    return state;
-}
-
 bool g_wake_claim(struct g_waiter *w, int result, struct g_wake_token *tok)
 {
     int expected = G_WAITING;
@@ -109,14 +65,6 @@ bool g_wake_claim(struct g_waiter *w, int result, struct g_wake_token *tok)
     return atomic_compare_exchange_strong_explicit(&w->state, &expected, result,
                                                    memory_order_acq_rel,
                                                    memory_order_relaxed);
-}
-
-void g_wake_finish(const struct g_wake_token *tok)
-{
-    if (tok->thread)
-        g_ready(tok->thread);
-    else
-        futex(tok->futex, FUTEX_WAKE, 1, NULL); /* harmless if it left */
 }
 
 bool g_wake(struct g_waiter *w, int result)

@@ -226,6 +226,7 @@ static void worker_main(void *arg)
     struct g_worker *wk = arg;
 
     g_tls_worker = wk;
+    wk->errno_at = &errno;
     sched_loop(wk);
 }
 
@@ -290,6 +291,7 @@ _Noreturn void g_runtime_run(void *(*start)(void *), void *arg)
     for (i = 0; i < g_nworkers; i++)
         worker_init(&g_workers[i], i);
     g_tls_worker = &g_workers[0];
+    g_workers[0].errno_at = &errno;
     g_workers[0].os_thread = pthread_self();
     for (i = 1; i < g_nworkers; i++) {
         /* libuv's pthread_create comes through our hook from a context that

@@ -9,6 +9,8 @@
 #ifndef G_WORKER_H
 #define G_WORKER_H
 
+#include <errno.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -17,7 +19,7 @@
 #include "shim/shim.h"
 
 /* Switches between two polls of a busy worker's loop. */
-#define G_BATCH 64
+#define G_BATCH 256
 
 /* Bump a counter only its worker writes and the report reads. */
 #define G_COUNT(x)                                                            \
@@ -41,6 +43,8 @@ struct g_worker {
     struct g_thread sched; /* the scheduler's own context, as a thread */
     struct g_queue runq;   /* runnable g_thread.runq nodes, FIFO */
     int batch;             /* switches left before the loop is polled */
+    int *errno_at;         /* errno of the worker's OS thread, which all its
+                              green threads share */
     int64_t spin_ns;       /* how long to watch the inbox when idle */
     unsigned place_next;   /* round-robin cursor for placement */
     struct g_heap timers;  /* g_waiter.timer nodes with a deadline */
@@ -97,13 +101,14 @@ void g_fdwait_dispatch(struct g_worker *wk);
 void g_offload_flush(struct g_worker *wk);
 
 /* shim/sched.c */
-void g_sched_make_runnable(struct g_worker *wk, struct g_thread *t);
 void g_sched_enter(struct g_worker *wk, struct g_thread *t);
 _Noreturn void g_sched_exit(struct g_worker *wk, struct g_thread *self);
 void g_sched_wake_due(struct g_worker *wk, int64_t now);
 
 /* shim/sched.c: a new thread's first context, on t->stack. */
 void g_thread_ctx_init(struct g_thread *t);
+/* shim/sched.c: g_ready for a thread of another worker. */
+void g_ready_remote(struct g_thread *t);
 
 /* shim/thread.c: called on t's worker once t's stack is no longer in use. */
 void g_thread_reap(struct g_thread *t);
@@ -112,11 +117,183 @@ long g_thread_peak(void);
 /* shim/thread.c: the worker for a new green thread. */
 struct g_worker *g_thread_place(void);
 
-/* shim/cancel.c: register / clear the cancellable wait of self. */
-int g_cancel_wait_begin(struct g_thread *self, struct g_waiter *w);
-void g_cancel_wait_end(struct g_thread *self);
+/* shim/waiter.c: g_wait for an OS thread: sleep on the state word. */
+int g_wait_os(struct g_waiter *w, int64_t deadline);
 /* shim/cancel.c: in the scheduler, end the waits of canceled threads. */
 void g_cancel_drain(struct g_worker *wk);
+
+/*
+ * The switch (shim/sched.c's job), inline because a hand-off between two
+ * threads is a wait and a wake around it, and every call level between the
+ * program's call and the switch costs its register saves (issue 4).
+ *
+ * A green thread that parks switches straight to the next runnable thread of
+ * its worker; after G_BATCH switches, or when nothing is runnable, to the
+ * scheduler context, which polls the loop. Every switch saves and restores
+ * the program's errno.
+ */
+
+/* What runs on a context right after a switch to it: record the context
+ * that switched out, or, if that thread has died, reap it now that nothing
+ * runs on its stack any more. */
+static inline void g_resumed(struct g_transfer t)
+{
+    struct g_thread *prev = t.data;
+
+    if (__builtin_expect(prev->state == G_DEAD, 0))
+        g_thread_reap(prev);
+    else
+        prev->ctx = t.fctx;
+}
+
+static inline struct g_thread *g_next_to_run(struct g_worker *wk)
+{
+    struct g_queue *q;
+
+    if (wk->batch > 0 && (q = g_queue_pop(&wk->runq))) {
+        wk->batch--;
+        return g_queue_data(q, struct g_thread, runq);
+    }
+    return &wk->sched;
+}
+
+static inline void g_switch_to(struct g_worker *wk, struct g_thread *from,
+                               struct g_thread *to)
+{
+    from->saved_errno = *wk->errno_at;
+    G_COUNT(wk->stats.switches);
+    to->state = G_RUNNING;
+    g_tls_self = to == &wk->sched ? NULL : to;
+    g_resumed(jump_fcontext(to->ctx, from));
+    *wk->errno_at = from->saved_errno;
+}
+
+/* Switch out until g_ready() puts self back on its run queue. May park. */
+static inline void g_park(struct g_thread *self)
+{
+    struct g_worker *wk = self->worker;
+
+    /* Readied before it got to switch out: nothing to wait for. */
+    if (self->wake_pending) {
+        self->wake_pending = false;
+        return;
+    }
+    self->state = G_PARKED;
+    g_switch_to(wk, self, g_next_to_run(wk));
+}
+
+/*
+ * On t's own worker: queue t, unless it is running or already queued (by a
+ * yield); then its next park consumes the wake-up instead. Each successful
+ * g_wake readies its thread once, and each wait parks once, so wake-ups
+ * never pile up.
+ */
+static inline void g_sched_make_runnable(struct g_worker *wk,
+                                         struct g_thread *t)
+{
+    if (t == g_tls_self || g_queue_linked(&t->runq)) {
+        t->wake_pending = true;
+        return;
+    }
+    t->state = G_READY;
+    g_queue_insert_tail(&wk->runq, &t->runq);
+}
+
+/* Make a parked thread runnable; from any thread. */
+static inline void g_ready(struct g_thread *t)
+{
+    if (t->worker == g_tls_worker)
+        g_sched_make_runnable(t->worker, t);
+    else
+        g_ready_remote(t);
+}
+
+/* Let a claimed waiter go: ready its green thread, or wake the futex its
+ * OS thread sleeps on (harmless if it has left). */
+static inline void g_wake_finish(const struct g_wake_token *tok)
+{
+    if (tok->thread)
+        g_ready(tok->thread);
+    else
+        syscall(SYS_futex, tok->futex, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1,
+                NULL, NULL, 0);
+}
+
+/* A cancel request that is to be acted on now. */
+static inline bool g_cancel_due(int bits)
+{
+    return (bits & (G_CANCEL_PENDING | G_CANCEL_DISABLED | G_CANCEL_ACTING)) ==
+           G_CANCEL_PENDING;
+}
+
+/*
+ * A cancellable wait is recorded in parked_on with plain stores: only the
+ * thread's own worker reads it, in g_cancel_drain (shim/cancel.c), while
+ * the thread is switched out. A canceller elsewhere never touches the
+ * waiter; it queues the thread on its worker, which ends the wait if it is
+ * still there.
+ */
+static inline int g_cancel_wait_begin(struct g_thread *self,
+                                      struct g_waiter *w)
+{
+    /* A cancel that arrives after this check is queued on our worker and
+     * drained only once we have switched out, with parked_on set. */
+    if (g_cancel_due(atomic_load_explicit(&self->cancel, memory_order_relaxed)))
+        return -ECANCELED;
+    self->parked_on = w;
+    return 0;
+}
+
+/* Prepare a wait by the calling thread, green or not. */
+static inline void g_waiter_init(struct g_waiter *w, bool cancellable)
+{
+    w->thread = g_self();
+    w->reason = G_PARK_OTHER;
+    atomic_store_explicit(&w->state, G_WAITING, memory_order_relaxed);
+    w->timed = false;
+    w->cancellable = cancellable && w->thread;
+}
+
+/*
+ * May park. Wait until woken or deadline (G_NEVER: no deadline) passes;
+ * returns the waker's result, -ETIMEDOUT, or -ECANCELED. Park / wake
+ * happen exactly once each (invariant 3, shim/waiter.c).
+ */
+static inline int g_wait(struct g_waiter *w, int64_t deadline)
+{
+    struct g_thread *self = w->thread;
+    struct g_worker *wk;
+    int state;
+
+    if (!self)
+        return g_wait_os(w, deadline);
+    wk = self->worker;
+    G_COUNT(wk->stats.parks[w->reason]);
+    if (w->cancellable && g_cancel_wait_begin(self, w) != 0) {
+        /* Canceled before it began: end the wait ourselves, unless a
+         * waker already has. */
+        g_wake(w, -ECANCELED);
+    } else if (deadline != G_NEVER) {
+        w->timer.key = deadline;
+        w->timed = true;
+        g_heap_insert(&wk->timers, &w->timer);
+    }
+    /*
+     * Exactly one park: the winning wake readies this thread exactly once,
+     * also when it won before we got here (then the park returns at once,
+     * or right after the wake-up crosses from another worker). Returning
+     * without consuming that wake-up would leave it to end a later wait.
+     */
+    g_park(self);
+    state = atomic_load_explicit(&w->state, memory_order_acquire);
+    if (w->timed) {
+        g_heap_remove(&wk->timers, &w->timer);
+        w->timed = false;
+    }
+    if (w->cancellable)
+        self->parked_on = NULL;
+    return state;
+}
 
 /*
  * A spinlock for a few instructions' worth of state, never held across a
@@ -145,6 +322,27 @@ static inline void g_spin_acquire(_Atomic int *lock)
 static inline void g_spin_release(_Atomic int *lock)
 {
     atomic_store_explicit(lock, 0, memory_order_release);
+}
+
+/*
+ * g_wake_claim for a waiter queued on a synchronisation object, under the
+ * object's lock. Its other possible claimers are then its timer and a
+ * cancel, both acted on by its own worker's scheduler, so a claimer running
+ * on that same worker races no one and needs no compare-and-swap.
+ */
+static inline bool g_claim(struct g_waiter *w, int result,
+                           struct g_wake_token *tok)
+{
+    struct g_thread *t = w->thread;
+
+    if (!t || t->worker != g_tls_worker)
+        return g_wake_claim(w, result, tok);
+    if (atomic_load_explicit(&w->state, memory_order_relaxed) != G_WAITING)
+        return false;
+    atomic_store_explicit(&w->state, result, memory_order_relaxed);
+    tok->thread = t;
+    tok->futex = &w->state;
+    return true;
 }
 
 /* The per-thread spinlock guarding join and cancel state. */

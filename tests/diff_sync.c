@@ -188,6 +188,11 @@ Test(diff_sync, sem_answers_as_glibc_and_named_one_is_posted_by_child,
 
 /* The constructor's thread is a real OS thread: one of the three extra
  * threads the bound allows. */
+Test(diff_sync, sem_posts_racing_leaving_waiters_lose_no_unit, .timeout = 60)
+{
+    same_as_native(PROG_SYNC_SEM_RACE, loops_2_1, FEW_OS_THREADS);
+}
+
 Test(diff_sync, mixed_os_and_green_waiters_wake_each_other, .timeout = 60)
 {
     same_as_native(PROG_SYNC_MIXED, loops_2, FEW_OS_THREADS);

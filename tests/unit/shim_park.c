@@ -9,7 +9,7 @@
 #include <semaphore.h>
 #include <stdlib.h>
 
-#include "shim/shim.h"
+#include "shim/worker.h"
 
 #define ROUNDS 20000
 
