@@ -119,16 +119,18 @@ ticker_stop()
 cmp_run()
 {
     local what="$1, $2 connections, $HTTP_DURATION of wrk"
-    local mode=$1 conns=$2 env=()
+    local mode=$1 conns=$2 env=() starving_ok=1
 
     shift 2
     if [[ $mode == green ]]; then
         env=("LD_PRELOAD=$LIBGREEN${LD_PRELOAD:+:$LD_PRELOAD}")
+        starving_ok=
     fi
     CMP_RUN_STARTED=$(now_ds)
     progress "$what"
     ticker_start "$what"
-    http_run "$mode-$conns" "$conns" "${env[@]}" -- "$@"
+    HTTP_STARVING_OK=$starving_ok http_run "$mode-$conns" "$conns" \
+        "${env[@]}" -- "$@"
     ticker_stop
     CMP_RUNS_DONE=$((CMP_RUNS_DONE + 1))
     CMP_SPENT_DS=$((CMP_SPENT_DS + $(now_ds) - CMP_RUN_STARTED))

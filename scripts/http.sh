@@ -15,13 +15,17 @@
 #
 # Environment: HTTP_DURATION (5s, as wrk's -d), HTTP_START_TIMEOUT (10
 # seconds for a server to say it is listening), HTTP_STOP_TIMEOUT (5
-# seconds between SIGTERM and SIGKILL).
+# seconds between SIGTERM and SIGKILL), HTTP_SERVER_CPUS and HTTP_WRK_CPUS
+# (taskset -c lists that pin the server and wrk; empty: not pinned; wrk
+# then runs one thread per CPU of its list).
 
 HTTP_MEASURE=build/scripts/measure
 HTTP_PATH=/
 HTTP_DURATION=${HTTP_DURATION:-5s}
 HTTP_START_TIMEOUT=${HTTP_START_TIMEOUT:-10}
 HTTP_STOP_TIMEOUT=${HTTP_STOP_TIMEOUT:-5}
+HTTP_SERVER_CPUS=${HTTP_SERVER_CPUS:-}
+HTTP_WRK_CPUS=${HTTP_WRK_CPUS:-}
 HTTP_WRK_THREADS=2
 HTTP_DIR=
 
@@ -43,6 +47,40 @@ HTTP_AWK_FORMAT='
     function fmt_kb(v) { return sprintf("%.1f MiB", v / 1024) }
     function fmt_x(a, b) { return (b > 0) ? sprintf("%.2fx", a / b) : "-" }
 '
+
+# http_cpu_count LIST: how many CPUs a taskset -c list (0,2-3) names.
+http_cpu_count()
+{
+    local part n=0
+    local parts=()
+
+    IFS=, read -ra parts <<<"$1"
+    for part in "${parts[@]}"; do
+        if [[ $part == *-* ]]; then
+            n=$((n + ${part#*-} - ${part%-*} + 1))
+        else
+            n=$((n + 1))
+        fi
+    done
+    echo "$n"
+}
+
+if [[ -n $HTTP_WRK_CPUS ]]; then
+    HTTP_WRK_THREADS=$(http_cpu_count "$HTTP_WRK_CPUS")
+fi
+
+# pinned LIST COMMAND...: COMMAND, under taskset -c LIST if LIST is not
+# empty (taskset execs it: the pid stays COMMAND's).
+pinned()
+{
+    local cpus=$1
+
+    shift
+    if [[ -n $cpus ]]; then
+        exec taskset -c "$cpus" "$@"
+    fi
+    exec "$@"
+}
 
 # http_raise_limits CONNECTIONS: raises the soft limits on open files and
 # processes to the hard ones, for the servers and for wrk, which all inherit
@@ -293,7 +331,9 @@ fail()
 # $HTTP_DIR/NAME.res the key=value results (http_get): those of
 # wrk_results and check_answered, peak_threads and maxrss_kb from measure,
 # and failed=WHY if the server never listened, died, hung, or left
-# connections or requests unanswered. The server's stdout and stderr go to
+# connections or requests unanswered (unless HTTP_STARVING_OK is set: a
+# native thread-per-connection server may leave some connections waiting
+# for the kernel's scheduler, and that is what it measures, not a failure). The server's stdout and stderr go to
 # NAME.out and NAME.err, wrk's report to NAME.wrk. Always returns 0.
 http_run()
 {
@@ -320,9 +360,9 @@ http_run()
     # Created here, so that wait_port can read the first at once.
     : >"$HTTP_DIR/$name.out"
     : >"$HTTP_DIR/$name.err"
-    "$HTTP_MEASURE" -o "$HTTP_DIR/$name.stat" -i 10000 \
-        -t $((HTTP_START_TIMEOUT + secs + 120)) "${env[@]}" -- "${cmd[@]}" \
-        >"$HTTP_DIR/$name.out" 2>"$HTTP_DIR/$name.err" &
+    (pinned "$HTTP_SERVER_CPUS" "$HTTP_MEASURE" -o "$HTTP_DIR/$name.stat" \
+        -i 10000 -t $((HTTP_START_TIMEOUT + secs + 120)) "${env[@]}" -- \
+        "${cmd[@]}") >"$HTTP_DIR/$name.out" 2>"$HTTP_DIR/$name.err" &
     mpid=$!
     HTTP_MEASURE_PID=$mpid
     if [[ -n $port ]]; then
@@ -344,9 +384,9 @@ http_run()
     # stuck on a server that hangs. Connecting 10,000 takes a few seconds.
     # wrk wants at least one connection per thread.
     threads=$((conns < HTTP_WRK_THREADS ? conns : HTTP_WRK_THREADS))
-    timeout -k 5 $((secs + 30)) wrk -t "$threads" -c "$conns" \
-        -d "$HTTP_DURATION" --latency "http://127.0.0.1:$port$HTTP_PATH" \
-        >"$HTTP_DIR/$name.wrk" 2>&1 &
+    (pinned "$HTTP_WRK_CPUS" timeout -k 5 $((secs + 30)) wrk -t "$threads" \
+        -c "$conns" -d "$HTTP_DURATION" --latency \
+        "http://127.0.0.1:$port$HTTP_PATH") >"$HTTP_DIR/$name.wrk" 2>&1 &
     HTTP_WRK_PID=$!
     start=$(now_ds)
     check_answered "$port" "$conns" "$start" "$secs" >>"$res"
@@ -366,13 +406,18 @@ http_run()
         fail "$name" "wrk exited $rc: $(tail -n 3 "$HTTP_DIR/$name.wrk")"
     elif (($(http_get "$name" requests) == 0)); then
         fail "$name" "no request answered"
-    elif (($(http_get "$name" answered) < conns)); then
-        t=$(http_get "$name" answered_ds)
-        fail "$name" "only $(http_get "$name" answered) of $conns" \
-            "connections ($(http_get "$name" open) open) had a response" \
-            "$((t / 10)).$((t % 10)) s into the run"
     elif (($(http_get "$name" non2xx) != 0)); then
         fail "$name" "$(http_get "$name" non2xx) responses were not 200"
+    elif (($(http_get "$name" answered) < conns)); then
+        t=$(http_get "$name" answered_ds)
+        t="only $(http_get "$name" answered) of $conns connections ($(
+            http_get "$name" open) open) had a response $((t / 10)).$((
+            t % 10)) s into the run"
+        if [[ -n ${HTTP_STARVING_OK:-} ]]; then
+            g_log "$name: $t (the run counts: its kernel's scheduling)"
+        else
+            fail "$name" "$t"
+        fi
     fi
     if [[ -n $(http_get "$name" errors) ]]; then
         g_log "$name: wrk socket errors: $(http_get "$name" errors)"
