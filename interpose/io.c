@@ -50,6 +50,17 @@ static bool advance(struct msghdr *work, size_t n)
     return work->msg_iovlen == 0;
 }
 
+/* After a try of an op that moves everything moved n bytes: step past them,
+ * true when the op is done. A read with MSG_WAITALL that brought ancillary
+ * data ends there, as the kernel's read of a unix socket ends with the
+ * bytes that carried fds: recvmsg reports it with the bytes before. */
+static bool advance_or_stop(struct io_op *op, size_t n)
+{
+    if (!op->write && op->work->msg_control && op->work->msg_controllen > 0)
+        return true;
+    return advance(op->work, n);
+}
+
 /* Whether a short read of op takes all the data there was (fd.h). */
 static bool drains(const struct io_op *op)
 {
@@ -138,7 +149,7 @@ static long io_try(void *arg)
         if (!op->all)
             return rc;
         op->done += (size_t)rc;
-        if (rc == 0 || advance(op->work, (size_t)rc))
+        if (rc == 0 || advance_or_stop(op, (size_t)rc))
             return (long)op->done; /* EOF, or everything moved */
     }
 }
@@ -164,7 +175,7 @@ long io_run(struct io_op *op)
     struct msghdr copy;
     long rc;
 
-    op->done = 0;
+    op->done = op->skip;
     op->all = op->write ? g_fd_is_stream(op->kind) || op->kind == G_FD_FIFO
                         : g_fd_is_stream(op->kind) && (op->flags & MSG_WAITALL);
     op->work = op->msg;
@@ -179,6 +190,8 @@ long io_run(struct io_op *op)
         copy = *op->msg;
         copy.msg_iov = iov;
         op->work = &copy;
+        if (op->skip)
+            advance(op->work, op->skip);
     }
     if (op->flags & MSG_DONTWAIT)
         rc = io_try(op); /* the program's own non-blocking call */
@@ -189,8 +202,11 @@ long io_run(struct io_op *op)
     if (rc < 0 && op->done)
         rc = (long)op->done; /* a timeout or a close after some progress */
     if (op->all && !op->write) {
-        /* What recvmsg reports about the first try's message. */
+        /* What recvmsg reports: the sender's address, the ancillary data
+         * of the try that brought some (which ended the op) or none, and
+         * the flags of the last try. */
         op->msg->msg_namelen = copy.msg_namelen;
+        op->msg->msg_controllen = copy.msg_controllen;
         op->msg->msg_flags = copy.msg_flags;
     }
     if (iov != small)

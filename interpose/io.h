@@ -25,6 +25,8 @@ struct io_op {
     bool plain;          /* one buffer and no msg_flags to report: a
                             socket try may use recvfrom/sendto, which
                             copy no msghdr in */
+    size_t skip;         /* a stream write: bytes of msg already sent (by
+                            sendmmsg); the count includes them */
 
     /* Filled in by io_run. */
     bool all;            /* blocking writes write everything; MSG_WAITALL */

@@ -5,7 +5,9 @@
  * On a green thread each is a loop of non-blocking tries with waits between
  * (g_io_block): recvmmsg waits, as natively, until vlen messages came
  * (MSG_WAITFORONE: one) and checks its timeout only after each message;
- * sendmmsg sends them all. sendfile has no per-call non-blocking flag, so
+ * sendmmsg sends them all, and on a stream socket each one whole, as
+ * blocking sendmsg calls would (a try that sent part of one stops there,
+ * and io_run sends the rest). sendfile has no per-call non-blocking flag, so
  * each try sets O_NONBLOCK on the output for the span of the real call,
  * under the fd's lock (fd.h). Runs on any thread.
  */
@@ -24,6 +26,8 @@ struct mmsg_call {
     int flags;
     int64_t until; /* recvmmsg's timeout as a deadline, or G_NEVER */
     unsigned done; /* messages moved so far */
+    bool stream;   /* sendmmsg on a stream socket */
+    bool partial;  /* ... whose last message counted went out in part */
 };
 
 /* After some messages, an error ends the call with their count. */
@@ -52,7 +56,8 @@ static long try_recvmmsg(void *arg)
 G_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen,
                       int flags, struct timespec *timeout)
 {
-    struct mmsg_call c = {fd, vec, vlen, flags, G_NEVER, 0};
+    struct mmsg_call c = {
+        .fd = fd, .vec = vec, .vlen = vlen, .flags = flags, .until = G_NEVER};
     enum g_fd_kind kind;
     long rc;
 
@@ -75,6 +80,15 @@ G_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen,
     return (int)g_ret(rc);
 }
 
+static size_t msg_bytes(const struct msghdr *m)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < m->msg_iovlen; i++)
+        n += m->msg_iov[i].iov_len;
+    return n;
+}
+
 static long try_sendmmsg(void *arg)
 {
     struct mmsg_call *c = arg;
@@ -82,26 +96,63 @@ static long try_sendmmsg(void *arg)
     while (c->done < c->vlen) {
         int rc = real_sendmmsg(c->fd, c->vec + c->done, c->vlen - c->done,
                                c->flags | MSG_DONTWAIT);
+        struct mmsghdr *last;
 
         if (rc < 0)
             return progress_or(c, -errno);
         c->done += (unsigned)rc;
+        last = &c->vec[c->done - 1];
+        /* The next message must not follow part of this one. */
+        if (c->stream && rc > 0 && last->msg_len < msg_bytes(&last->msg_hdr)) {
+            c->partial = true;
+            break;
+        }
     }
     return c->done;
+}
+
+/* May park. The rest of the message a try sent in part, as the blocking
+ * sendmsg it stands for sends it: whole, unless an error stops it. */
+static void finish_message(struct mmsg_call *c, enum g_fd_kind kind)
+{
+    struct mmsghdr *m = &c->vec[c->done - 1];
+    struct io_op op = {.fd = c->fd,
+                       .kind = kind,
+                       .write = true,
+                       .flags = c->flags,
+                       .msg = &m->msg_hdr,
+                       .skip = m->msg_len};
+    long rc = io_run(&op);
+
+    if (rc > 0)
+        m->msg_len = (unsigned)rc;
+    c->partial = m->msg_len < msg_bytes(&m->msg_hdr);
 }
 
 G_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen,
                       int flags)
 {
-    struct mmsg_call c = {fd, vec, vlen, flags, G_NEVER, 0};
+    struct mmsg_call c = {
+        .fd = fd, .vec = vec, .vlen = vlen, .flags = flags, .until = G_NEVER};
     enum g_fd_kind kind;
     long rc;
 
     if (!io_enter(fd, &kind) || !g_fd_is_socket(kind))
         return real_sendmmsg(fd, vec, vlen, flags);
-    rc = flags & MSG_DONTWAIT
-             ? try_sendmmsg(&c)
-             : g_io_block(fd, POLLOUT, SO_SNDTIMEO, try_sendmmsg, &c);
+    c.stream = g_fd_is_stream(kind);
+    if (flags & MSG_DONTWAIT)
+        rc = try_sendmmsg(&c);
+    else
+        for (;;) {
+            c.partial = false;
+            rc = g_io_block(fd, POLLOUT, SO_SNDTIMEO, try_sendmmsg, &c);
+            /* A non-blocking socket's call ends with the part, as natively. */
+            if (rc < 0 || !c.partial || !g_fd_blocking(fd))
+                break;
+            finish_message(&c, kind);
+            if (c.partial || c.done == vlen)
+                break;
+        }
     if (rc < 0 && c.done)
         rc = c.done;
     return (int)g_ret(rc);

@@ -60,9 +60,9 @@ G_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
     hook_enter();
     if (!real_close_range)
         return (int)g_ret(-ENOSYS);
-    /* Marking close-on-exec closes nothing now; bad arguments are the real
-     * call's to refuse. */
-    if ((flags & CLOSE_RANGE_CLOEXEC) || first > last || first > INT_MAX)
+    /* Marking close-on-exec closes nothing now; bad arguments and unknown
+     * flags are the real call's to refuse, before anything is closed. */
+    if ((flags & ~CLOSE_RANGE_UNSHARE) || first > last || first > INT_MAX)
         return real_close_range(first, last, flags);
     for (int fd = (int)first; (fd = g_fd_next_watched(fd, to)) >= 0; fd++)
         close(fd); /* one at a time, each under its lock */

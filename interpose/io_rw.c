@@ -47,11 +47,25 @@ static long run_iov(int fd, enum g_fd_kind kind, bool write,
     return io_run(&op);
 }
 
+/* read and readv of nothing from a socket return 0 at once natively, with
+ * no datagram taken; a recv of nothing would wait for one. */
+static bool reads_nothing(enum g_fd_kind kind, const struct iovec *iov,
+                          int iovcnt)
+{
+    size_t n = 0;
+
+    if (!g_fd_is_socket(kind))
+        return false;
+    for (int i = 0; i < iovcnt && n == 0; i++)
+        n += iov[i].iov_len;
+    return n == 0;
+}
+
 G_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
     enum g_fd_kind kind;
 
-    if (!io_enter(fd, &kind))
+    if (!io_enter(fd, &kind) || (n == 0 && g_fd_is_socket(kind)))
         return real_read(fd, buf, n);
     return g_ret(run_buffer(fd, kind, false, buf, n, 0, NULL, NULL));
 }
@@ -61,7 +75,7 @@ G_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
     enum g_fd_kind kind;
 
     /* An overflow is glibc's to report (it aborts the program). */
-    if (n > buflen || !io_enter(fd, &kind))
+    if (n > buflen || !io_enter(fd, &kind) || (n == 0 && g_fd_is_socket(kind)))
         return real___read_chk(fd, buf, n, buflen);
     return g_ret(run_buffer(fd, kind, false, buf, n, 0, NULL, NULL));
 }
@@ -79,7 +93,8 @@ G_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 {
     enum g_fd_kind kind;
 
-    if (!io_enter(fd, &kind))
+    if (!io_enter(fd, &kind) ||
+        (iovcnt >= 0 && iovcnt <= IOV_MAX && reads_nothing(kind, iov, iovcnt)))
         return real_readv(fd, iov, iovcnt);
     return g_ret(run_iov(fd, kind, false, iov, iovcnt));
 }

@@ -72,6 +72,15 @@ Test(diff_io, tcp_reader_sees_the_end_of_file_behind_short_reads,
                                   .timeout_ms = RUN_TIMEOUT_MS});
 }
 
+/* sendmmsg's messages whole on TCP, reads of nothing, MSG_WAITALL with an
+ * fd passed, close_range refusing a flag. */
+Test(diff_io, socket_calls_at_their_edges_answer_as_native, .timeout = 60)
+{
+    diff_same(&(struct diff_case){.prog = PROG_IO_EDGES,
+                                  .loops = loops_2_1,
+                                  .timeout_ms = RUN_TIMEOUT_MS});
+}
+
 int main(int argc, char *argv[])
 {
     struct criterion_test_set *tests = criterion_initialize();
