@@ -29,28 +29,46 @@ struct g_transfer ontop_fcontext(g_fctx const to, void *vp,
 
 /*
  * A stack: [base, base + size) is usable and grows down from base + size.
- * Stacks we map have a PROT_NONE guard below base and are reserved with
- * MAP_NORESERVE, so untouched pages cost address space only.
+ * Stacks we map have a guard below base that faults (a PROT_NONE page, or
+ * a guard marker in a slab) and are reserved with MAP_NORESERVE, so
+ * untouched pages cost address space only.
  */
 struct g_stack {
     void *base;
     size_t size;
-    size_t guard;         /* bytes of PROT_NONE below base; 0 for user stacks */
+    size_t guard;         /* bytes of guard below base; 0 for user stacks */
     bool user;            /* supplied by the program: never unmapped by us */
+    bool slab;            /* a slot of a slab (slab.c), not a mapping */
     bool dirty;           /* may hold touched pages deeper than G_STACK_KEEP */
     struct g_stack *next; /* free list link while pooled */
 };
+
+/* The header's bytes at the top of a stack's mapping or slot; the top of
+ * the usable stack stays 64-aligned. */
+#define G_STACK_HEADER 64
 
 /* Pages nearest the top that stay resident when a pooled stack is trimmed. */
 #define G_STACK_KEEP (64 * 1024)
 
 /*
- * Map a stack with at least size usable bytes above a guard of guard bytes.
- * Its header lives in the mapping's top bytes, so a stack costs no malloc.
- * NULL when the kernel refuses (ENOMEM, vm.max_map_count).
+ * A stack with at least size usable bytes above a guard of guard bytes: a
+ * slot of a slab, or a mapping of its own. Its header lives in the top
+ * bytes, so a stack costs no malloc. NULL when the kernel refuses (ENOMEM,
+ * vm.max_map_count).
  */
 struct g_stack *g_stack_map(size_t size, size_t guard);
+/* Unmap a stack of g_stack_map, or give a slab's back to its slab. */
 void g_stack_unmap(struct g_stack *st);
+
+/*
+ * ctx/slab.c: a stack of usable size bytes (a multiple of the page size,
+ * less the header) above a guard, from a slab shared by every stack of
+ * that size: no mapping of its own. NULL when there is no slab for it (too
+ * many sizes) or the kernel refuses one; then g_stack_map. g_slab_put gives
+ * it back, its memory to the kernel. Any thread.
+ */
+struct g_stack *g_slab_get(size_t size, size_t guard);
+void g_slab_put(struct g_stack *st);
 
 static inline void *g_stack_top(const struct g_stack *st)
 {
@@ -73,8 +91,8 @@ struct g_stack_pool {
 
 void g_stack_pool_init(struct g_stack_pool *p, size_t size, size_t guard,
                        size_t max);
-/* A stack of the pool's size, from the free list or newly mapped; NULL on
- * ENOMEM. */
+/* A stack of the pool's size, from the free list, else from a slab (or
+ * newly mapped); NULL on ENOMEM. */
 struct g_stack *g_stack_pool_get(struct g_stack_pool *p);
 /* Give back a stack: the pool keeps it, or unmaps it when full or when the
  * stack is not of the pool's size. */

@@ -1,11 +1,13 @@
 /*
  * ctx/stack.c: green thread stacks, mapped lazily and pooled.
  *
- * A stack is one anonymous MAP_NORESERVE mapping: a PROT_NONE guard at the
- * bottom, the usable stack, and the struct g_stack header in the top bytes.
- * Nothing is committed until touched, so a default reservation as deep as a
- * native thread's (RLIMIT_STACK) costs only address space. Runs in any
- * context; a pool belongs to one thread.
+ * A stack is a guard at the bottom, the usable stack, and the struct
+ * g_stack header in the top bytes: a slot of a slab (slab.c) shared with
+ * other stacks of its size, or, for sizes without a slab, an anonymous
+ * MAP_NORESERVE mapping of its own with a PROT_NONE guard. Nothing is
+ * committed until touched, so a default reservation as deep as a native
+ * thread's (RLIMIT_STACK) costs only address space. Runs in any context; a
+ * pool belongs to one thread.
  */
 #include "ctx/ctx.h"
 
@@ -27,25 +29,26 @@ static size_t round_up(size_t n, size_t to)
     return (n + to - 1) / to * to;
 }
 
-/* The header sits in the top 64 bytes, keeping the stack top 64-aligned. */
-#define HEADER_SIZE 64
-_Static_assert(sizeof(struct g_stack) <= HEADER_SIZE, "header too large");
+_Static_assert(sizeof(struct g_stack) <= G_STACK_HEADER, "header too large");
 
 /* The usable size g_stack_map gives for a request of size bytes. */
 static size_t usable_size(size_t size)
 {
-    return round_up(size + HEADER_SIZE, page_size()) - HEADER_SIZE;
+    return round_up(size + G_STACK_HEADER, page_size()) - G_STACK_HEADER;
 }
 
 struct g_stack *g_stack_map(size_t size, size_t guard)
 {
     size_t page = page_size();
-    size_t usable = usable_size(size) + HEADER_SIZE;
+    size_t usable = usable_size(size) + G_STACK_HEADER;
     size_t total;
     char *map;
     struct g_stack *st;
 
     guard = round_up(guard, page);
+    /* A slot of a slab if one serves this size (slab.c). */
+    if ((st = g_slab_get(usable - G_STACK_HEADER, guard)))
+        return st;
     total = guard + usable;
     map = mmap(NULL, total, PROT_READ | PROT_WRITE,
                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
@@ -55,11 +58,12 @@ struct g_stack *g_stack_map(size_t size, size_t guard)
         munmap(map, total);
         return NULL;
     }
-    st = (struct g_stack *)(map + total - HEADER_SIZE);
+    st = (struct g_stack *)(map + total - G_STACK_HEADER);
     st->base = map + guard;
-    st->size = usable - HEADER_SIZE;
+    st->size = usable - G_STACK_HEADER;
     st->guard = guard;
     st->user = false;
+    st->slab = false;
     st->dirty = true;
     st->next = NULL;
     return st;
@@ -69,7 +73,12 @@ void g_stack_unmap(struct g_stack *st)
 {
     char *map = (char *)st->base - st->guard;
 
-    munmap(map, st->guard + st->size + HEADER_SIZE);
+    if (st->slab) {
+        g_slab_put(st);
+        return;
+    }
+
+    munmap(map, st->guard + st->size + G_STACK_HEADER);
 }
 
 void g_stack_pool_init(struct g_stack_pool *p, size_t size, size_t guard,

@@ -215,6 +215,38 @@ Test(diff, sleepers_are_few_os_threads_sleeping_at_once, .timeout = 60)
     same_as_native(PROG_SLEEPERS, 0, loops_2_1, check_green_sleepers);
 }
 
+/*
+ * Green only: natively 100,000 threads pass the kernel's pid_max (32,768
+ * here). 100,000 default (8 MiB) stacks alive at once, beyond the 32,000
+ * that two mappings per stack allowed under vm.max_map_count, on the
+ * workers' OS threads alone.
+ */
+Test(diff, hundred_thousand_threads_alive_at_once_green, .timeout = 120)
+{
+    static const char want[] = "created 100000, alive at once 100000\n"
+                               "joined 100000 with their own return value\n";
+
+    for (const int *loops = loops_2_1; *loops; loops++) {
+        struct run green;
+        long threads, wall;
+        int rc = run_prog_green(PROG_MANY_ALIVE, *loops, 60000, &green);
+
+        cr_assert_eq(rc, 0, "cannot start many_alive: %s", strerror(-rc));
+        cr_assert(!green.timed_out && WIFEXITED(green.status) &&
+                      WEXITSTATUS(green.status) == 0,
+                  "many_alive, GREEN_LOOPS=%d: did not exit 0\nstderr:\n%s",
+                  *loops, green.err);
+        cr_expect_str_eq(green.out, want, "GREEN_LOOPS=%d", *loops);
+        threads = run_stderr_value(&green, "os_threads");
+        wall = run_stderr_value(&green, "wall_ms");
+        cr_expect(threads > 0 && threads <= *loops + 3,
+                  "many_alive, GREEN_LOOPS=%d: %ld OS threads, want 1..%d",
+                  *loops, threads, *loops + 3);
+        cr_log_info("many_alive, GREEN_LOOPS=%d: %ld ms", *loops, wall);
+        run_free(&green);
+    }
+}
+
 int main(int argc, char *argv[])
 {
     struct criterion_test_set *tests = criterion_initialize();

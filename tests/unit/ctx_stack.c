@@ -3,6 +3,8 @@
  */
 #include <criterion/criterion.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -99,6 +101,86 @@ Test(ctx_stack, trim_returns_deep_pages_and_keeps_the_top)
     cr_assert_gt(resident_pages((char *)st->base + deep, page()), 0,
                  "the top stays resident");
     cr_assert_not(st->dirty);
+}
+
+/* Lines of /proc/self/maps: the process's mappings. */
+static int mappings(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    int n = 0, c;
+
+    cr_assert_not_null(f);
+    while ((c = fgetc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+/* Whether this kernel has MADV_GUARD_INSTALL (6.13), which lets a slab's
+ * guards leave it one mapping. */
+static bool guard_markers(void)
+{
+    char *p = mmap(NULL, 2 * page(), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    bool ok = madvise(p, page(), 102 /* MADV_GUARD_INSTALL */) == 0;
+
+    munmap(p, 2 * page());
+    return ok;
+}
+
+Test(ctx_stack, stacks_of_a_pool_share_one_mapping)
+{
+    struct g_stack_pool pool;
+    struct g_stack *st[200];
+    int before;
+
+    if (!guard_markers())
+        cr_skip_test("no MADV_GUARD_INSTALL: guards split the slabs");
+    g_stack_pool_init(&pool, 64 * 1024, page(), 256);
+    before = mappings();
+    for (int i = 0; i < 200; i++) {
+        st[i] = g_stack_pool_get(&pool);
+        cr_assert_not_null(st[i]);
+        cr_assert(st[i]->slab);
+        memset(st[i]->base, 1, st[i]->size);
+    }
+    /* Slabs of 1, 2, 4 ... 128 stacks: 8 mappings at most (the kernel may
+     * merge neighbours), where a mapping and a guard each made 400. */
+    cr_assert_leq(mappings() - before, 8, "200 stacks, %d new mappings",
+                  mappings() - before);
+}
+
+Test(ctx_stack, guard_below_a_slab_stack_faults, .signal = SIGSEGV)
+{
+    struct g_stack_pool pool;
+    struct g_stack *st;
+
+    g_stack_pool_init(&pool, 64 * 1024, page(), 2);
+    st = g_stack_pool_get(&pool);
+    cr_assert(st && st->slab);
+    ((volatile char *)st->base)[-1] = 1; /* into the guard: must fault */
+}
+
+Test(ctx_stack, a_stack_given_back_to_its_slab_is_emptied_and_reused)
+{
+    struct g_stack_pool pool;
+    struct g_stack *a, *b;
+    void *base;
+    size_t len;
+
+    g_stack_pool_init(&pool, 64 * 1024, page(), 0); /* keeps none */
+    a = g_stack_pool_get(&pool);
+    cr_assert(a && a->slab);
+    base = a->base;
+    len = a->size + G_STACK_HEADER;
+    memset(base, 1, a->size);
+    cr_assert_eq(resident_pages(base, len), len / page());
+    g_stack_pool_put(&pool, a);
+    cr_assert_eq(pool.count, 0);
+    cr_assert_eq(resident_pages(base, len), 0, "its memory went back");
+    b = g_stack_pool_get(&pool);
+    cr_assert_eq(b->base, base, "the slot is reused");
+    cr_assert_eq(b->size, pool.size);
 }
 
 /* A context that adds one to what it is sent and sends it back. */
