@@ -27,9 +27,14 @@ G_EXPORT int sem_destroy(sem_t *sem)
 static inline __attribute__((always_inline)) int wait(sem_t *sem,
                                                       int64_t deadline)
 {
+    struct g_thread *self = hook_enter_sync("sem_wait");
     int rc;
 
-    hook_enter_sync("sem_wait");
+    /* A cancellation point even when a unit is free, as glibc's: a pending
+     * cancel is acted on first. (sem_trywait is none.) */
+    if (self && deadline != 0 &&
+        g_cancel_due(atomic_load_explicit(&self->cancel, memory_order_relaxed)))
+        g_cancel_act(self);
     rc = g_sem_wait(sem, deadline);
     if (rc == -ECANCELED)
         g_cancel_act(g_self());

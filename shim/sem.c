@@ -94,16 +94,28 @@ static bool try_take(struct g_sem *s)
     return false;
 }
 
+/* The lock is held (by a thread that never parks while holding it):
+ * wait a moment and read the word again. The holder may be an OS thread
+ * that got preempted, so a waiter stops burning its CPU after a while. */
+static uint64_t reread(struct g_sem *s, int *spins)
+{
+    if (++*spins < 1000)
+        __builtin_ia32_pause();
+    else
+        syscall(SYS_sched_yield);
+    return atomic_load_explicit(&s->data, memory_order_relaxed);
+}
+
 /* Set the lock bit, adding add to the word in the same step; returns the
  * word as it now is. */
 static uint64_t lock(struct g_sem *s, uint64_t add)
 {
     uint64_t d = atomic_load_explicit(&s->data, memory_order_relaxed);
+    int spins = 0;
 
     for (;;) {
         if (d & LOCK) {
-            __builtin_ia32_pause();
-            d = atomic_load_explicit(&s->data, memory_order_relaxed);
+            d = reread(s, &spins);
         } else if (atomic_compare_exchange_weak_explicit(
                        &s->data, &d, (d | LOCK) + add, memory_order_acquire,
                        memory_order_relaxed)) {
@@ -161,7 +173,7 @@ static int wait_private(struct g_sem *s, int64_t deadline)
 {
     uint64_t d = atomic_load_explicit(&s->data, memory_order_relaxed);
     struct sem_waiter sw;
-    int rc;
+    int rc, spins = 0;
 
     for (;;) {
         if (VALUE(d) > 0) {
@@ -170,8 +182,7 @@ static int wait_private(struct g_sem *s, int64_t deadline)
                                                       memory_order_relaxed))
                 return 0;
         } else if (d & LOCK) {
-            __builtin_ia32_pause();
-            d = atomic_load_explicit(&s->data, memory_order_relaxed);
+            d = reread(s, &spins);
         } else if (atomic_compare_exchange_weak_explicit(
                        &s->data, &d, d + (LOCK | ONE_WAITER),
                        memory_order_acquire, memory_order_relaxed)) {
@@ -264,6 +275,7 @@ int g_sem_post(void *sp)
     struct g_sem *s = sp;
     uint64_t d = atomic_load_explicit(&s->data, memory_order_relaxed);
     struct g_wake_token tok;
+    int spins = 0;
 
     for (;;) {
         if (VALUE(d) >= SEM_VALUE_MAX)
@@ -278,8 +290,7 @@ int g_sem_post(void *sp)
             return 0;
         }
         if (d & LOCK) {
-            __builtin_ia32_pause();
-            d = atomic_load_explicit(&s->data, memory_order_relaxed);
+            d = reread(s, &spins);
             continue;
         }
         if (atomic_compare_exchange_weak_explicit(&s->data, &d, d | LOCK,

@@ -147,6 +147,12 @@ bool g_thread_exited(struct g_thread *t);
 int g_thread_cancel(struct g_thread *t);
 /* A cancellation point: exits the thread if a cancel is pending. */
 void g_testcancel(void);
+/* A cancel request that is to be acted on now (g_cancel_act). */
+static inline bool g_cancel_due(int bits)
+{
+    return (bits & (G_CANCEL_PENDING | G_CANCEL_DISABLED | G_CANCEL_ACTING)) ==
+           G_CANCEL_PENDING;
+}
 /* Exit as canceled: what a wait that returned -ECANCELED leads to. */
 _Noreturn void g_cancel_act(struct g_thread *self);
 /* pthread_cleanup_push / _pop of a green thread (glibc's unwind buffers). */
@@ -183,6 +189,10 @@ int64_t g_lock_deadline(clockid_t clock, const struct timespec *abs);
 
 /* A waiter's state before its single wake: a value no result can take. */
 #define G_WAITING INT32_MIN
+/* An OS thread's waiter, claimed, between g_wake_claim and g_wake_finish:
+ * it must not return yet (its claimer may still be writing the object it
+ * waited on, which it could destroy on return). */
+#define G_HANDING (INT32_MIN + 1)
 
 /*
  * One wait of one thread. It lives on the waiting thread's stack and is
@@ -225,6 +235,7 @@ bool g_wake(struct g_waiter *w, int result);
 struct g_wake_token {
     struct g_thread *thread;
     _Atomic int *futex;
+    int result; /* for an OS thread, stored by g_wake_finish */
 };
 bool g_wake_claim(struct g_waiter *w, int result, struct g_wake_token *tok);
 /* g_wake_finish: inline in shim/worker.h. */

@@ -31,16 +31,18 @@ int g_wait_os(struct g_waiter *w, int64_t deadline)
     int state;
 
     while ((state = atomic_load_explicit(&w->state, memory_order_acquire)) ==
-           G_WAITING) {
+               G_WAITING ||
+           state == G_HANDING) {
         struct timespec ts, *tsp = NULL;
 
-        if (deadline != G_NEVER) {
+        /* Claimed: only the claimer's g_wake_finish is left to wait for. */
+        if (deadline != G_NEVER && state == G_WAITING) {
             ts.tv_sec = deadline / 1000000000;
             ts.tv_nsec = deadline % 1000000000;
             tsp = &ts;
         }
         /* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time. */
-        if (futex(&w->state, FUTEX_WAIT_BITSET, G_WAITING, tsp) != 0 &&
+        if (futex(&w->state, FUTEX_WAIT_BITSET, state, tsp) != 0 &&
             errno == ETIMEDOUT) {
             int expected = G_WAITING;
 
@@ -57,14 +59,17 @@ bool g_wake_claim(struct g_waiter *w, int result, struct g_wake_token *tok)
 {
     int expected = G_WAITING;
 
-    assert(result != G_WAITING);
+    assert(result != G_WAITING && result != G_HANDING);
     /* Read before the swap: once it succeeds, w may vanish at any time. */
     tok->thread = w->thread;
     tok->futex = &w->state;
-    /* Pairs with the acquire loads in g_wait and wait_os. */
-    return atomic_compare_exchange_strong_explicit(&w->state, &expected, result,
-                                                   memory_order_acq_rel,
-                                                   memory_order_relaxed);
+    tok->result = result;
+    /* Pairs with the acquire loads in g_wait and g_wait_os. A green
+     * thread cannot return before g_wake_finish readies it; an OS thread
+     * could, so it gets G_HANDING until then. */
+    return atomic_compare_exchange_strong_explicit(
+        &w->state, &expected, tok->thread ? result : G_HANDING,
+        memory_order_acq_rel, memory_order_relaxed);
 }
 
 bool g_wake(struct g_waiter *w, int result)

@@ -164,7 +164,7 @@ static inline void g_switch_to(struct g_worker *wk, struct g_thread *from,
     G_COUNT(wk->stats.switches);
     to->state = G_RUNNING;
     g_tls_self = to == &wk->sched ? NULL : to;
-    g_resumed(jump_fcontext(to->ctx, from));
+    g_resumed(g_jump(to->ctx, from));
     *wk->errno_at = from->saved_errno;
 }
 
@@ -208,22 +208,18 @@ static inline void g_ready(struct g_thread *t)
         g_ready_remote(t);
 }
 
-/* Let a claimed waiter go: ready its green thread, or wake the futex its
- * OS thread sleeps on (harmless if it has left). */
+/* Let a claimed waiter go: ready its green thread, or give its OS thread
+ * the result and wake the futex it sleeps on (harmless if it has left by
+ * then: from the store on, it may). */
 static inline void g_wake_finish(const struct g_wake_token *tok)
 {
-    if (tok->thread)
+    if (tok->thread) {
         g_ready(tok->thread);
-    else
-        syscall(SYS_futex, tok->futex, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1,
-                NULL, NULL, 0);
-}
-
-/* A cancel request that is to be acted on now. */
-static inline bool g_cancel_due(int bits)
-{
-    return (bits & (G_CANCEL_PENDING | G_CANCEL_DISABLED | G_CANCEL_ACTING)) ==
-           G_CANCEL_PENDING;
+        return;
+    }
+    atomic_store_explicit(tok->futex, tok->result, memory_order_release);
+    syscall(SYS_futex, tok->futex, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, NULL,
+            NULL, 0);
 }
 
 /*

@@ -233,9 +233,49 @@ static void named(void)
     printf("sem_unlink again: %s\n", answer(sem_unlink(name)));
 }
 
+/* sem_wait is a cancellation point that "shall occur": with a cancel
+ * pending it acts on it even when a unit is free, which stays free. */
+static sem_t one_unit;
+static pthread_barrier_t step;
+
+static void *wait_with_cancel_pending(void *arg)
+{
+    int old;
+
+    (void)arg;
+    check_rc(pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old),
+             "pthread_setcancelstate");
+    pthread_barrier_wait(&step); /* main cancels us now */
+    pthread_barrier_wait(&step);
+    check_rc(pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old),
+             "pthread_setcancelstate");
+    sem_wait(&one_unit);
+    return NULL;
+}
+
+static void cancel_first(void)
+{
+    pthread_t t;
+    void *ret;
+
+    check_errno(sem_init(&one_unit, 0, 1), "sem_init");
+    check_rc(pthread_barrier_init(&step, NULL, 2), "pthread_barrier_init");
+    check_rc(pthread_create(&t, NULL, wait_with_cancel_pending, NULL),
+             "pthread_create");
+    pthread_barrier_wait(&step);
+    check_rc(pthread_cancel(t), "pthread_cancel");
+    pthread_barrier_wait(&step);
+    check_rc(pthread_join(t, &ret), "pthread_join");
+    printf("sem_wait, cancel pending, a unit free: %s, value %d\n",
+           ret == PTHREAD_CANCELED ? "canceled" : "returned",
+           value_of(&one_unit));
+    pthread_barrier_destroy(&step);
+}
+
 int main(void)
 {
     basics();
+    cancel_first();
     waiters_woken();
     timed();
     printf("destroy: %s\n", answer(sem_destroy(&sem)));

@@ -173,6 +173,51 @@ Test(shim_park, os_thread_waiter_is_woken_or_times_out, .exit_code = 0,
     run_green(green_wakes_os_thread);
 }
 
+/*
+ * A claimed OS-thread waiter stays until its claimer finishes (its claimer
+ * may still be writing the object it waited on), also past its own
+ * deadline: claimed with a 20 ms deadline, finished 60 ms later, it
+ * returns the claimer's result then, not -ETIMEDOUT and not before.
+ */
+static _Atomic int64_t os_returned_at;
+
+static void *os_waiter_timed(void *arg)
+{
+    struct g_waiter w;
+
+    (void)arg;
+    g_waiter_init(&w, false);
+    give_slot(&w);
+    atomic_store(&os_result, g_wait(&w, g_now() + 20000000));
+    atomic_store(&os_returned_at, g_now());
+    return NULL;
+}
+
+static void *claim_then_finish_late(void *arg)
+{
+    struct g_wake_token tok;
+    pthread_t os;
+    int64_t finished;
+
+    (void)arg;
+    pthread_create(&os, NULL, os_waiter_timed, NULL);
+    cr_assert(g_wake_claim(take_slot(), 5, &tok));
+    cr_assert_eq(g_sleep_until(g_now() + 60000000), 0);
+    cr_assert_eq(atomic_load(&os_returned_at), 0, "returned before finish");
+    finished = g_now();
+    g_wake_finish(&tok);
+    pthread_join(os, NULL);
+    cr_assert_eq(atomic_load(&os_result), 5);
+    cr_assert_geq(atomic_load(&os_returned_at), finished);
+    exit(0);
+}
+
+Test(shim_park, claimed_os_thread_waiter_waits_for_the_finish,
+     .exit_code = 0, .timeout = 10)
+{
+    run_green(claim_then_finish_late);
+}
+
 static int compare_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
