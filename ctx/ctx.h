@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct g_slab;
+
 /* A suspended execution context: the stack pointer of a switched-out stack. */
 typedef void *g_fctx;
 
@@ -31,7 +33,9 @@ struct g_transfer jump_fcontext(g_fctx const to, void *vp);
  * predictor that no ret consumes: every later return of the resumed thread
  * is then predicted one frame off and mispredicted (two per switch where
  * the bare round trip has none). Entered this way the predictor stays in
- * step. The 128 bytes skipped keep the push off the red zone.
+ * step. The 128 bytes skipped keep the push off the red zone. (A debugger
+ * stopped inside jump_fcontext cannot unwind past this frame: its call
+ * frame information does not know the 136 bytes.)
  */
 static inline struct g_transfer g_jump(g_fctx to, void *vp)
 {
@@ -49,9 +53,18 @@ static inline struct g_transfer g_jump(g_fctx to, void *vp)
                      : "=a"(rax), "=d"(rdx), "+D"(rdi), "+S"(rsi)
                      :
                      : "rcx", "r8", "r9", "r10", "r11", "memory", "cc",
-                       "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
-                       "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
-                       "xmm13", "xmm14", "xmm15");
+                       "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)",
+                       "st(6)", "st(7)", "xmm0", "xmm1", "xmm2", "xmm3",
+                       "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+                       "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"
+#ifdef __AVX512F__
+                       ,
+                       "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21",
+                       "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27",
+                       "xmm28", "xmm29", "xmm30", "xmm31", "k0", "k1", "k2",
+                       "k3", "k4", "k5", "k6", "k7"
+#endif
+    );
     return (struct g_transfer){rax, rdx};
 }
 g_fctx make_fcontext(void *sp, size_t size, void (*fn)(struct g_transfer));
@@ -69,7 +82,8 @@ struct g_stack {
     size_t size;
     size_t guard;         /* bytes of guard below base; 0 for user stacks */
     bool user;            /* supplied by the program: never unmapped by us */
-    bool slab;            /* a slot of a slab (slab.c), not a mapping */
+    struct g_slab *slab;  /* the slab (slab.c) it is a slot of, or NULL for
+                             a mapping of its own */
     bool dirty;           /* may hold touched pages deeper than G_STACK_KEEP */
     struct g_stack *next; /* free list link while pooled */
 };

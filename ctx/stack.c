@@ -63,7 +63,7 @@ struct g_stack *g_stack_map(size_t size, size_t guard)
     st->size = usable - G_STACK_HEADER;
     st->guard = guard;
     st->user = false;
-    st->slab = false;
+    st->slab = NULL;
     st->dirty = true;
     st->next = NULL;
     return st;

@@ -128,7 +128,7 @@ static int take_stack(struct g_thread *t, struct g_worker *here,
         t->user_stack.size = attr->stack_size;
         t->user_stack.guard = 0;
         t->user_stack.user = true;
-        t->user_stack.slab = false;
+        t->user_stack.slab = NULL;
         t->stack = &t->user_stack;
         return 0;
     }

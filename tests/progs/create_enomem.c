@@ -1,13 +1,15 @@
 /*
  * create_enomem: with the address space limited to 4 GiB, threads asking
  * for 512 MiB stacks run out of room: pthread_create then fails with EAGAIN
- * (not a crash), the threads already made still run and join, and a thread
- * with a small stack can be created again afterwards.
+ * (not a crash), the threads already made still run and join, a thread
+ * with a small stack can be created again afterwards, and the joined
+ * threads' stacks give their address space back (a 3 GiB mapping fits).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -23,7 +25,7 @@ int main(void)
     pthread_attr_t big;
     pthread_t t[64];
     int n, rc = 0;
-    void *ret;
+    void *ret, *big_block;
 
     if (setrlimit(RLIMIT_AS, &rl) != 0) {
         perror("setrlimit");
@@ -44,6 +46,11 @@ int main(void)
     rc = pthread_create(&t[0], NULL, nap, (void *)7L);
     pthread_join(t[0], &ret);
     printf("small thread after: %d, %ld\n", rc, (long)ret);
+    /* The joined threads' stacks gave their address space back. */
+    big_block = mmap(NULL, 3UL << 30, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    printf("3 GiB mapping after: %s\n",
+           big_block != MAP_FAILED ? "ok" : strerror(errno));
     pthread_attr_destroy(&big);
     return 0;
 }

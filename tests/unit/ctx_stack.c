@@ -2,6 +2,7 @@
  * tests/unit/ctx_stack.c: stacks and the fcontext switch (ctx/).
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -164,13 +165,17 @@ Test(ctx_stack, guard_below_a_slab_stack_faults, .signal = SIGSEGV)
 Test(ctx_stack, a_stack_given_back_to_its_slab_is_emptied_and_reused)
 {
     struct g_stack_pool pool;
-    struct g_stack *a, *b;
+    struct g_stack *first, *a, *other, *b;
     void *base;
     size_t len;
 
     g_stack_pool_init(&pool, 64 * 1024, page(), 0); /* keeps none */
-    a = g_stack_pool_get(&pool);
-    cr_assert(a && a->slab);
+    first = g_stack_pool_get(&pool); /* the first slab holds one */
+    a = g_stack_pool_get(&pool);     /* the second two */
+    other = g_stack_pool_get(&pool); /* ... which keeps it mapped */
+    cr_assert(first && first->slab && a && a->slab);
+    cr_assert_neq(a->slab, first->slab);
+    cr_assert_eq(a->slab, other->slab);
     base = a->base;
     len = a->size + G_STACK_HEADER;
     memset(base, 1, a->size);
@@ -181,6 +186,22 @@ Test(ctx_stack, a_stack_given_back_to_its_slab_is_emptied_and_reused)
     b = g_stack_pool_get(&pool);
     cr_assert_eq(b->base, base, "the slot is reused");
     cr_assert_eq(b->size, pool.size);
+}
+
+Test(ctx_stack, a_slab_whose_stacks_all_came_back_is_unmapped)
+{
+    struct g_stack_pool pool;
+    struct g_stack *st;
+    unsigned char vec;
+    void *base;
+
+    g_stack_pool_init(&pool, 64 * 1024, page(), 0);
+    st = g_stack_pool_get(&pool); /* alone in the first slab */
+    base = st->base;
+    cr_assert_eq(mincore(base, page(), &vec), 0);
+    g_stack_pool_put(&pool, st);
+    cr_assert_eq(mincore(base, page(), &vec), -1, "still mapped");
+    cr_assert_eq(errno, ENOMEM);
 }
 
 /* A context that adds one to what it is sent and sends it back. */
