@@ -211,6 +211,47 @@ static void echo_plus_one(struct g_transfer t)
         t = jump_fcontext(t.fctx, (void *)((uintptr_t)t.data + 1));
 }
 
+/* The same through g_jump on both sides, with values live across the
+ * switch (a sum, a double, a long double): the other side's floating
+ * point must not reach them. */
+static volatile double scratch;
+
+static void echo_plus_one_by_g_jump(struct g_transfer t)
+{
+    for (;;) {
+        long double x = (long double)(uintptr_t)t.data * 3.0L + 0.5L;
+
+        scratch = (double)(x / 7.0L) + (double)(uintptr_t)t.data * 1.25;
+        t = g_jump(t.fctx, (void *)((uintptr_t)t.data + 1));
+    }
+}
+
+Test(ctx_stack, g_jump_round_trips_keep_data_and_live_values)
+{
+    struct g_stack *st = g_stack_map(64 * 1024, page());
+    g_fctx ctx = make_fcontext(g_stack_top(st), st->size,
+                               echo_plus_one_by_g_jump);
+    double kept = 1.5;
+    long double wide = 2.25L;
+    uintptr_t sum = 0, wrong = 0;
+
+    /* No call in the loop, so that the compiler may keep them in
+     * registers across the switch. */
+    for (uintptr_t i = 0; i < 100000; i++) {
+        struct g_transfer t = g_jump(ctx, (void *)i);
+
+        wrong += (uintptr_t)t.data != i + 1;
+        sum += (uintptr_t)t.data;
+        wide += 1.0L;
+        kept *= 1.0000001;
+        ctx = t.fctx;
+    }
+    cr_assert_eq(wrong, 0);
+    cr_assert_eq(sum, (uintptr_t)100000 * 100001 / 2);
+    cr_assert(kept > 1.51 && kept < 1.52, "kept %f", kept);
+    cr_assert(wide == 2.25L + 100000.0L);
+}
+
 Test(ctx_stack, fcontext_round_trips_carry_data_both_ways)
 {
     struct g_stack *st = g_stack_map(64 * 1024, page());
