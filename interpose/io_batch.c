@@ -96,14 +96,14 @@ static long try_sendmmsg(void *arg)
     while (c->done < c->vlen) {
         int rc = real_sendmmsg(c->fd, c->vec + c->done, c->vlen - c->done,
                                c->flags | MSG_DONTWAIT);
-        struct mmsghdr *last;
 
         if (rc < 0)
             return progress_or(c, -errno);
         c->done += (unsigned)rc;
-        last = &c->vec[c->done - 1];
         /* The next message must not follow part of this one. */
-        if (c->stream && rc > 0 && last->msg_len < msg_bytes(&last->msg_hdr)) {
+        if (c->stream && rc > 0 &&
+            c->vec[c->done - 1].msg_len <
+                msg_bytes(&c->vec[c->done - 1].msg_hdr)) {
             c->partial = true;
             break;
         }

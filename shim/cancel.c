@@ -17,12 +17,8 @@
 #include <pthread.h>
 #include <setjmp.h>
 
-/*
- * A cancellable wait is recorded in parked_on with plain stores: only the
- * thread's own worker reads it, in g_cancel_drain, while the thread is
- * switched out. A canceller elsewhere never touches the waiter; it queues
- * the thread on its worker, which ends the wait if it is still there.
- */
+/* A canceller never touches the waiter (see g_cancel_wait_begin in
+ * worker.h): it queues the thread on its worker. */
 int g_thread_cancel(struct g_thread *t)
 {
     struct g_worker *wk = t->worker;

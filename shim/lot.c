@@ -99,14 +99,12 @@ bool g_lot_claim_one(struct g_lot_bucket *b, const void *key, unsigned mask,
             *more = true;
             return true;
         }
-        /* Off the queue before the claim: a claimed OS thread may return
-         * and drop its record at once. One whose timeout won is leaving
-         * and takes itself off: put it back and skip it. */
-        g_queue_remove(&lw->node);
-        if (g_claim(&lw->w, result, tok))
+        /* A waiter whose timeout won is leaving: it takes itself off the
+         * queue; skip it. */
+        if (g_claim(&lw->w, result, tok)) {
+            g_queue_remove(&lw->node);
             claimed = true;
-        else
-            g_queue_insert_tail(q, &lw->node); /* back before q */
+        }
     }
     *more = false;
     return claimed;

@@ -248,25 +248,16 @@ int g_sem_wait(void *sp, int64_t deadline)
     return wait_private(s, deadline);
 }
 
-/* Under the lock: take the first waiter that is not leaving off the queue
- * and claim it with the unit. The node leaves the queue before the claim:
- * a claimed OS thread may return and drop it at once. */
+/* Under the lock: claim the first waiter that is not leaving (one whose
+ * timeout or cancel won takes itself off) with the unit, and take it off
+ * the queue. A claimed waiter cannot return before g_wake_finish. */
 static bool hand_to_waiter(struct g_sem *s, struct g_wake_token *tok)
 {
-    for (struct sem_waiter *sw = s->head; sw; sw = sw->next) {
-        dequeue(s, sw);
-        if (g_claim(&sw->w, 0, tok))
+    for (struct sem_waiter *sw = s->head; sw; sw = sw->next)
+        if (g_claim(&sw->w, 0, tok)) {
+            dequeue(s, sw);
             return true;
-        /* Its timeout or cancel won: it takes itself off; put it back. */
-        if (sw->prev)
-            sw->prev->next = sw;
-        else
-            s->head = sw;
-        if (sw->next)
-            sw->next->prev = sw;
-        else
-            s->tail = sw;
-    }
+        }
     return false;
 }
 

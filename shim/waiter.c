@@ -55,6 +55,14 @@ int g_wait_os(struct g_waiter *w, int64_t deadline)
     return state;
 }
 
+void g_wake_os(const struct g_wake_token *tok)
+{
+    /* From this store on the waiter may return: the wake-up that follows
+     * is harmless if it has. */
+    atomic_store_explicit(tok->futex, tok->result, memory_order_release);
+    futex(tok->futex, FUTEX_WAKE, 1, NULL);
+}
+
 bool g_wake_claim(struct g_waiter *w, int result, struct g_wake_token *tok)
 {
     int expected = G_WAITING;

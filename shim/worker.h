@@ -10,7 +10,6 @@
 #define G_WORKER_H
 
 #include <errno.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -117,15 +116,18 @@ long g_thread_peak(void);
 /* shim/thread.c: the worker for a new green thread. */
 struct g_worker *g_thread_place(void);
 
-/* shim/waiter.c: g_wait for an OS thread: sleep on the state word. */
+/* shim/waiter.c: g_wait for an OS thread: sleep on the state word; and
+ * g_wake_finish for one: store its result and wake it. */
 int g_wait_os(struct g_waiter *w, int64_t deadline);
+void g_wake_os(const struct g_wake_token *tok);
 /* shim/cancel.c: in the scheduler, end the waits of canceled threads. */
 void g_cancel_drain(struct g_worker *wk);
 
 /*
- * The switch (shim/sched.c's job), inline because a hand-off between two
- * threads is a wait and a wake around it, and every call level between the
- * program's call and the switch costs its register saves (issue 4).
+ * The switch, inline (sched.c has the rest of scheduling) because a
+ * hand-off between two threads is a wait and a wake around it, and every
+ * call level between the program's call and the switch costs its register
+ * saves (issue 4).
  *
  * A green thread that parks switches straight to the next runnable thread of
  * its worker; after G_BATCH switches, or when nothing is runnable, to the
@@ -209,17 +211,13 @@ static inline void g_ready(struct g_thread *t)
 }
 
 /* Let a claimed waiter go: ready its green thread, or give its OS thread
- * the result and wake the futex it sleeps on (harmless if it has left by
- * then: from the store on, it may). */
+ * its result (g_wake_os). */
 static inline void g_wake_finish(const struct g_wake_token *tok)
 {
-    if (tok->thread) {
+    if (tok->thread)
         g_ready(tok->thread);
-        return;
-    }
-    atomic_store_explicit(tok->futex, tok->result, memory_order_release);
-    syscall(SYS_futex, tok->futex, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, NULL,
-            NULL, 0);
+    else
+        g_wake_os(tok);
 }
 
 /*
