@@ -2,7 +2,8 @@
  * interpose/interpose.h: what every hook shares.
  *
  * A hook is the exported libc name with libc's own prototype. It starts with
- * hook_enter(): NULL means "not on a green thread" and the hook calls the
+ * hook_enter(): NULL means "not on a green thread" (or in a signal handler,
+ * which waits as its OS thread: interpose/signal.c) and the hook calls the
  * real function unchanged (invariant 1). Errors from shim/ arrive as -errno;
  * g_ret() turns them into errno and -1, and pthread hooks return the
  * positive error number instead.
@@ -24,7 +25,7 @@ static inline struct g_thread *hook_enter_as(const char *call)
 
     if (__builtin_expect(!g_real_ready, 0))
         g_real_init();
-    self = g_self();
+    self = g_self_to_park();
     if (self) /* not libuv's own calls from the scheduler */
         g_tls_call = call;
     return self;
@@ -32,12 +33,17 @@ static inline struct g_thread *hook_enter_as(const char *call)
 
 #define hook_enter() hook_enter_as(__func__)
 
+/* For the hooks that act on the calling thread itself and never wait
+ * (pthread_self, keys, cleanup handlers, cancel state, exit): its green
+ * thread, inside a signal handler too. */
+#define hook_enter_self() (hook_enter_as(__func__), g_self())
+
 /* For the synchronisation hooks, which never call a real function (the
  * objects are ours for every thread): only the call's name, for
  * GREEN_STATS. They are the hand-off path issue 4 measures. */
 static inline struct g_thread *hook_enter_sync(const char *call)
 {
-    struct g_thread *self = g_self();
+    struct g_thread *self = g_self_to_park();
 
     if (self)
         g_tls_call = call;

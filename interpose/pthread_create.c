@@ -152,7 +152,7 @@ G_EXPORT int pthread_detach(pthread_t thread)
 
 G_EXPORT void pthread_exit(void *retval)
 {
-    if (!hook_enter()) {
+    if (!hook_enter_self()) {
         real_pthread_exit(retval);
         __builtin_unreachable();
     }
@@ -161,7 +161,7 @@ G_EXPORT void pthread_exit(void *retval)
 
 G_EXPORT pthread_t pthread_self(void)
 {
-    struct g_thread *self = hook_enter();
+    struct g_thread *self = hook_enter_self();
 
     return self ? (pthread_t)g_thread_id(self) : real_pthread_self();
 }
@@ -177,7 +177,7 @@ G_EXPORT int pthread_equal(pthread_t a, pthread_t b)
  */
 G_EXPORT void __pthread_register_cancel(__pthread_unwind_buf_t *buf)
 {
-    struct g_thread *self = hook_enter();
+    struct g_thread *self = hook_enter_self();
 
     if (!self)
         real___pthread_register_cancel(buf);
@@ -187,7 +187,7 @@ G_EXPORT void __pthread_register_cancel(__pthread_unwind_buf_t *buf)
 
 G_EXPORT void __pthread_unregister_cancel(__pthread_unwind_buf_t *buf)
 {
-    struct g_thread *self = hook_enter();
+    struct g_thread *self = hook_enter_self();
 
     if (!self)
         real___pthread_unregister_cancel(buf);
@@ -197,7 +197,7 @@ G_EXPORT void __pthread_unregister_cancel(__pthread_unwind_buf_t *buf)
 
 G_EXPORT void __pthread_unwind_next(__pthread_unwind_buf_t *buf)
 {
-    struct g_thread *self = hook_enter();
+    struct g_thread *self = hook_enter_self();
 
     if (!self) {
         real___pthread_unwind_next(buf);

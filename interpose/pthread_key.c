@@ -50,7 +50,7 @@ G_EXPORT void *pthread_getspecific(pthread_key_t key)
 
 G_EXPORT int pthread_setspecific(pthread_key_t key, const void *value)
 {
-    if (!hook_enter()) {
+    if (!hook_enter_self()) {
         pthread_once(&os_exit_once, make_os_exit_key);
         real_pthread_setspecific(os_exit_key, (void *)1);
     }

@@ -133,7 +133,7 @@ G_EXPORT int pthread_cancel(pthread_t thread)
 
 G_EXPORT int pthread_setcancelstate(int state, int *oldstate)
 {
-    struct g_thread *self = hook_enter();
+    struct g_thread *self = hook_enter_self();
     int old;
 
     if (!self)
@@ -152,7 +152,7 @@ G_EXPORT int pthread_setcancelstate(int state, int *oldstate)
 /* Asynchronous cancellation is honoured at cancellation points only. */
 G_EXPORT int pthread_setcanceltype(int type, int *oldtype)
 {
-    struct g_thread *self = hook_enter();
+    struct g_thread *self = hook_enter_self();
     int old;
 
     if (!self)
@@ -170,7 +170,7 @@ G_EXPORT int pthread_setcanceltype(int type, int *oldtype)
 
 G_EXPORT void pthread_testcancel(void)
 {
-    if (!hook_enter()) {
+    if (!hook_enter_self()) {
         real_pthread_testcancel();
         return;
     }

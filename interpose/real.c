@@ -78,6 +78,11 @@ int (*real_pthread_barrier_init)(pthread_barrier_t *,
                                  const pthread_barrierattr_t *, unsigned);
 int (*real_pthread_barrier_wait)(pthread_barrier_t *);
 int (*real_pthread_barrier_destroy)(pthread_barrier_t *);
+int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
+void (*real_siglongjmp)(sigjmp_buf, int) __attribute__((noreturn));
+void (*real_longjmp)(jmp_buf, int) __attribute__((noreturn));
+void (*real__longjmp)(jmp_buf, int) __attribute__((noreturn));
+void (*real___longjmp_chk)(jmp_buf, int) __attribute__((noreturn));
 unsigned int (*real_sleep)(unsigned int);
 int (*real_usleep)(useconds_t);
 int (*real_nanosleep)(const struct timespec *, struct timespec *);
@@ -215,6 +220,11 @@ static const struct row table[] = {
     {"pthread_barrier_init", NULL, (void **)&real_pthread_barrier_init},
     {"pthread_barrier_wait", NULL, (void **)&real_pthread_barrier_wait},
     {"pthread_barrier_destroy", NULL, (void **)&real_pthread_barrier_destroy},
+    {"sigaction", NULL, (void **)&real_sigaction},
+    {"siglongjmp", NULL, (void **)&real_siglongjmp},
+    {"longjmp", NULL, (void **)&real_longjmp},
+    {"_longjmp", NULL, (void **)&real__longjmp},
+    {"__longjmp_chk", NULL, (void **)&real___longjmp_chk},
     {"sleep", NULL, (void **)&real_sleep},
     {"usleep", NULL, (void **)&real_usleep},
     {"nanosleep", NULL, (void **)&real_nanosleep},

@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -111,6 +112,15 @@ extern int (*real_pthread_barrier_init)(pthread_barrier_t *b,
                                         unsigned count);
 extern int (*real_pthread_barrier_wait)(pthread_barrier_t *b);
 extern int (*real_pthread_barrier_destroy)(pthread_barrier_t *b);
+
+extern int (*real_sigaction)(int sig, const struct sigaction *act,
+                             struct sigaction *old);
+extern void (*real_siglongjmp)(sigjmp_buf env, int val)
+    __attribute__((noreturn));
+extern void (*real_longjmp)(jmp_buf env, int val) __attribute__((noreturn));
+extern void (*real__longjmp)(jmp_buf env, int val) __attribute__((noreturn));
+extern void (*real___longjmp_chk)(jmp_buf env, int val)
+    __attribute__((noreturn));
 
 extern unsigned int (*real_sleep)(unsigned int seconds);
 extern int (*real_usleep)(useconds_t usec);

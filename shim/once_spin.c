@@ -17,7 +17,7 @@
 int g_spin_lock(void *lockp, bool try_only)
 {
     _Atomic int *lock = lockp;
-    struct g_thread *self = g_self();
+    struct g_thread *self = g_self_to_park();
     int spins = 0;
 
     for (;;) {

@@ -15,6 +15,7 @@ __thread struct g_thread *g_tls_self __attribute__((tls_model("initial-exec")));
 __thread struct g_worker *g_tls_worker
     __attribute__((tls_model("initial-exec")));
 __thread const char *g_tls_call __attribute__((tls_model("initial-exec")));
+__thread int g_tls_in_handler __attribute__((tls_model("initial-exec")));
 
 int64_t g_now(void)
 {

@@ -14,6 +14,10 @@
  * and a post hands its unit straight to the first waiter. This is the
  * fastest hand-off between threads libgreen has (issue 4's benchmark), so
  * it stays off the parking lot. Any thread.
+ *
+ * sem_post may be called from a signal handler, which may have interrupted
+ * its own thread inside the lock: it leaves its unit in pending instead of
+ * spinning forever, and the thread posts it as it lets go (settle).
  */
 #include "shim/sync.h"
 
@@ -34,9 +38,9 @@ struct sem_waiter {
 };
 
 struct g_sem {
-    _Atomic uint64_t data; /* value | waiters << 32 | LOCK */
-    int shared;            /* glibc's "private": SHARED or 0 */
-    int unused;
+    _Atomic uint64_t data;     /* value | waiters << 32 | LOCK */
+    int shared;                /* glibc's "private": SHARED or 0 */
+    _Atomic unsigned pending;  /* private: posts left by signal handlers */
     struct sem_waiter *head, *tail; /* private: waiters, oldest first */
 };
 
@@ -53,6 +57,10 @@ _Static_assert(offsetof(struct g_sem, shared) == 8, "glibc's private");
  * counted, so a post that sees no waiters (d >> 32 == 0) needs no lock. */
 #define LOCK ((uint64_t)1 << 63)
 #define WAITERS(d) ((unsigned)(((d) & ~LOCK) >> 32))
+
+/* The private semaphore whose lock this OS thread holds or is taking, if
+ * any: a handler that interrupts it there must not wait for the lock. */
+static __thread struct g_sem *held __attribute__((tls_model("initial-exec")));
 
 /*
  * Who changes the data word while its lock is held: the holder, and a
@@ -73,6 +81,7 @@ int g_sem_init(void *sp, bool shared, unsigned value)
         return -EINVAL;
     atomic_store(&s->data, value);
     s->shared = shared ? SHARED : 0;
+    atomic_store(&s->pending, 0);
     s->head = s->tail = NULL;
     return 0;
 }
@@ -167,20 +176,45 @@ static long futex_on(struct g_sem *s, int op, unsigned val,
                    FUTEX_BITSET_MATCH_ANY);
 }
 
+static int post_unit(struct g_sem *s);
+
+/* Post what signal handlers left while this thread was in s's lock, unless
+ * it is still inside a section on s (a handler's, then the thread's own
+ * section settles afterwards). */
+static void settle(struct g_sem *s)
+{
+    unsigned n = atomic_load_explicit(&s->pending, memory_order_relaxed);
+
+    if (n == 0 || held == s)
+        return;
+    while (n > 0)
+        if (atomic_compare_exchange_weak_explicit(&s->pending, &n, n - 1,
+                                                  memory_order_acquire,
+                                                  memory_order_relaxed)) {
+            post_unit(s);
+            n = atomic_load_explicit(&s->pending, memory_order_relaxed);
+        }
+}
+
 /* May park. A private semaphore with no unit free: count ourselves a
  * waiter, queue, and wait for a post to hand us its unit. */
 static int wait_private(struct g_sem *s, int64_t deadline)
 {
     uint64_t d = atomic_load_explicit(&s->data, memory_order_relaxed);
+    struct g_sem *outer = held;
     struct sem_waiter sw;
     int rc, spins = 0;
 
+    held = s;
     for (;;) {
         if (VALUE(d) > 0) {
             if (atomic_compare_exchange_weak_explicit(&s->data, &d, d - 1,
                                                       memory_order_acquire,
-                                                      memory_order_relaxed))
+                                                      memory_order_relaxed)) {
+                held = outer;
+                settle(s);
                 return 0;
+            }
         } else if (d & LOCK) {
             d = reread(s, &spins);
         } else if (atomic_compare_exchange_weak_explicit(
@@ -193,12 +227,17 @@ static int wait_private(struct g_sem *s, int64_t deadline)
     sw.w.reason = G_PARK_SEM;
     enqueue(s, &sw);
     unlock(s, d + (LOCK | ONE_WAITER), 0);
+    held = outer;
+    settle(s);
     rc = g_wait(&sw.w, deadline); /* May park. */
     if (rc != 0) {
         /* Timed out or canceled: no post claimed us, so still queued. */
+        held = s;
         d = lock(s, 0);
         dequeue(s, &sw);
         unlock(s, d, ONE_WAITER);
+        held = outer;
+        settle(s);
     }
     return rc;
 }
@@ -243,8 +282,9 @@ int g_sem_wait(void *sp, int64_t deadline)
     if (deadline < 0)
         return -EINVAL; /* a bad timespec matters only now */
     if (is_shared(s))
-        return g_self() ? g_poll_until(attempt_take, s, deadline, true)
-                        : wait_shared_os(s, deadline);
+        return g_self_to_park()
+                   ? g_poll_until(attempt_take, s, deadline, true)
+                   : wait_shared_os(s, deadline);
     return wait_private(s, deadline);
 }
 
@@ -261,26 +301,40 @@ static bool hand_to_waiter(struct g_sem *s, struct g_wake_token *tok)
     return false;
 }
 
-int g_sem_post(void *sp)
+/* sem_post's work; 1 if it left its unit in pending (a signal handler
+ * that interrupted its own thread inside s's lock). */
+static int post_unit(struct g_sem *s)
 {
-    struct g_sem *s = sp;
     uint64_t d = atomic_load_explicit(&s->data, memory_order_relaxed);
+    struct g_sem *outer = held;
     struct g_wake_token tok;
     int spins = 0;
 
+    held = s;
     for (;;) {
-        if (VALUE(d) >= SEM_VALUE_MAX)
+        if (VALUE(d) >= SEM_VALUE_MAX) {
+            held = outer;
             return -EOVERFLOW;
+        }
         if (is_shared(s) || d >> 32 == 0) {
             if (!atomic_compare_exchange_weak_explicit(&s->data, &d, d + 1,
                                                        memory_order_release,
                                                        memory_order_relaxed))
                 continue;
+            held = outer;
             if (is_shared(s) && WAITERS(d) > 0)
                 futex_on(s, FUTEX_WAKE, 1, NULL);
             return 0;
         }
         if (d & LOCK) {
+            if (outer == s) {
+                /* Its own thread settles it, after this in program
+                 * order: no fence needed. */
+                atomic_fetch_add_explicit(&s->pending, 1,
+                                          memory_order_relaxed);
+                held = outer;
+                return 1;
+            }
             d = reread(s, &spins);
             continue;
         }
@@ -292,10 +346,24 @@ int g_sem_post(void *sp)
     d |= LOCK;
     if (hand_to_waiter(s, &tok)) {
         unlock(s, d, ONE_WAITER);
+        held = outer;
         g_wake_finish(&tok);
     } else {
         /* Every queued waiter is leaving: the unit goes to the value. */
         atomic_fetch_add_explicit(&s->data, 1 - LOCK, memory_order_release);
+        held = outer;
     }
     return 0;
+}
+
+int g_sem_post(void *sp)
+{
+    struct g_sem *s = sp;
+    int rc = post_unit(s);
+
+    if (rc == 1)
+        return 0;
+    if (!is_shared(s))
+        settle(s);
+    return rc;
 }

@@ -287,9 +287,26 @@ extern __thread struct g_thread *g_tls_self
 extern __thread const char *g_tls_call
     __attribute__((tls_model("initial-exec")));
 
+/* How many signal handlers this OS thread is running now
+ * (interpose/signal.c counts them). */
+extern __thread int g_tls_in_handler
+    __attribute__((tls_model("initial-exec")));
+
+/* The green thread this code runs for: its identity (pthread_self, keys). */
 static inline struct g_thread *g_self(void)
 {
     return g_tls_self;
+}
+
+/*
+ * The green thread that a wait made here would park: g_self(), except in a
+ * signal handler. A handler interrupted whatever its OS thread was doing,
+ * the scheduler included, so it must neither switch away nor touch the run
+ * queue: there it waits and wakes as a plain OS thread does.
+ */
+static inline struct g_thread *g_self_to_park(void)
+{
+    return __builtin_expect(g_tls_in_handler, 0) ? NULL : g_tls_self;
 }
 
 #endif

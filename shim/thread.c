@@ -222,6 +222,9 @@ _Noreturn void g_thread_exit(void *retval)
      * end is the process's end, as natively. */
     if (!self)
         exit(0);
+    /* Exiting inside signal handlers ends them: they all ran on this
+     * thread's stack. */
+    g_tls_in_handler = 0;
     if (!self->exiting) {
         self->exiting = true;
         self->retval = retval;

@@ -201,10 +201,11 @@ static inline void g_sched_make_runnable(struct g_worker *wk,
     g_queue_insert_tail(&wk->runq, &t->runq);
 }
 
-/* Make a parked thread runnable; from any thread. */
+/* Make a parked thread runnable; from any thread, and from a signal
+ * handler, which goes through the inbox as another thread would. */
 static inline void g_ready(struct g_thread *t)
 {
-    if (t->worker == g_tls_worker)
+    if (t->worker == g_tls_worker && !g_tls_in_handler)
         g_sched_make_runnable(t->worker, t);
     else
         g_ready_remote(t);
@@ -241,7 +242,7 @@ static inline int g_cancel_wait_begin(struct g_thread *self,
 /* Prepare a wait by the calling thread, green or not. */
 static inline void g_waiter_init(struct g_waiter *w, bool cancellable)
 {
-    w->thread = g_self();
+    w->thread = g_self_to_park();
     w->reason = G_PARK_OTHER;
     atomic_store_explicit(&w->state, G_WAITING, memory_order_relaxed);
     w->timed = false;

@@ -193,6 +193,14 @@ Test(diff_sync, sem_posts_racing_leaving_waiters_lose_no_unit, .timeout = 60)
     same_as_native(PROG_SYNC_SEM_RACE, loops_2_1, FEW_OS_THREADS);
 }
 
+/* sem_post is async-signal-safe: a handler's post wakes a worker asleep in
+ * its loop, and one that lands inside the semaphore's own lock on its own
+ * thread does not spin there forever. */
+Test(diff_sync, signal_handlers_post_and_jump_as_natively, .timeout = 90)
+{
+    same_as_native(PROG_SYNC_SEM_SIGNAL, loops_2_1, FEW_OS_THREADS);
+}
+
 Test(diff_sync, mixed_os_and_green_waiters_wake_each_other, .timeout = 60)
 {
     same_as_native(PROG_SYNC_MIXED, loops_2, FEW_OS_THREADS);
