@@ -8,9 +8,12 @@
 # `green compare`, and ss (iproute2) checks that each connection was
 # answered. gnuplot-nox draws green compare's chart (no X, but the pngcairo
 # terminal), libpng-dev lets the tests read that chart, and man-db's man -l
-# reads the manual pages in the install test.
+# reads the manual pages in the install test. python3 runs tests/real/'s
+# scripts as a real, unmodified threaded program; meson pulls it in anyway,
+# but the test must never depend on that, nor be skipped for want of it.
 G_PACKAGES=(meson ninja-build gcc pkg-config libuv1-dev libboost-context-dev
-    libcriterion-dev libc-ares-dev wrk iproute2 gnuplot-nox libpng-dev man-db)
+    libcriterion-dev libc-ares-dev wrk iproute2 gnuplot-nox libpng-dev man-db
+    python3)
 
 g_log()
 {

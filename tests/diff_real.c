@@ -1,0 +1,160 @@
+/*
+ * diff_real: the differential tests (DESIGN.md invariant 6) with real,
+ * unmodified programs rather than our own small ones. tests/real/ holds
+ * scripts run by an interpreter of the system; the interpreter, large and
+ * threaded and built without a thought of libgreen, is the program under
+ * test. Each runs natively and under LD_PRELOAD=libgreen.so with
+ * GREEN_LOOPS=2 and 1; stdout and the way the process ended must be
+ * identical, and what the script reports on stderr is bounded here. Paths
+ * come from tests/meson.build.
+ *
+ * Runs the tests one at a time (jobs = 1 unless --jobs says otherwise),
+ * since the timing bounds assume the machine is not busy with other tests.
+ */
+#include "diff_run.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef GREEN_LIB_PATH
+#error "tests/meson.build defines GREEN_LIB_PATH and REAL_<NAME>"
+#endif
+
+/* The interpreter named by the scripts' shebang lines. scripts/test
+ * installs it (scripts/lib.sh), so a missing one is a failure, not a
+ * skip: a skip would let CI pass without ever running a real program. */
+#define PYTHON3 "/usr/bin/python3"
+
+/* Per run; py_threads takes about 3 s natively on two cores. Criterion's
+ * per-test .timeout covers the three runs of one test and is longer than
+ * their sum, so that a hung run is killed by its runner. */
+enum { RUN_TIMEOUT_MS = 25000 };
+
+/* stdout, stderr shown in a failure message are cut to this length. */
+enum { SHOW = 3000 };
+
+/* Natively py_threads has 200 clients and up to 200 connection threads
+ * alive at once: fewer than this many OS threads would mean that the
+ * count, and with it the green bound, proves nothing. */
+enum { NATIVE_MIN_OS_THREADS = 100 };
+
+/* 1,000 sleeps of 300 ms at once take 300 ms and a little; one after
+ * another, or a few at a time on the workers, far more. */
+enum { SLEEP_MS = 300, MAX_SLEEP_WALL_MS = 2000 };
+
+static const int loops_2_1[] = {2, 1, 0};
+
+static void run_native(const char *prog, struct run *r)
+{
+    int rc;
+
+    cr_assert_eq(access(PYTHON3, X_OK), 0,
+                 "%s is missing: install python3 (scripts/test does)", PYTHON3);
+    rc = run_prog(prog, NULL, RUN_TIMEOUT_MS, r);
+    cr_assert_eq(rc, 0, "cannot start %s: %s", prog, strerror(-rc));
+}
+
+static void run_green(const char *prog, int loops, struct run *r)
+{
+    int rc = run_prog_green(prog, loops, RUN_TIMEOUT_MS, r);
+
+    cr_assert_eq(rc, 0, "cannot start %s green: %s (is %s built?)", prog,
+                 strerror(-rc), GREEN_LIB_PATH);
+}
+
+/*
+ * Runs prog natively (which must exit 0) and then green with each
+ * GREEN_LOOPS value of the 0-terminated list loops; each green run must
+ * print the same stdout and end the same way. check_native and check_green
+ * get the native run and every green run for further assertions.
+ */
+static void same_as_native(const char *prog, const int *loops,
+                           void (*check_native)(const struct run *native),
+                           void (*check_green)(const struct run *green,
+                                               int loops))
+{
+    struct run native, green;
+    char how[64], green_how[64];
+
+    run_native(prog, &native);
+    /* Criterion formats a message only when the assertion fails, so its
+     * arguments must not be what fills how. */
+    run_describe(&native, how, sizeof(how));
+    cr_assert(run_exited_with(&native, 0),
+              "%s natively: expected exit 0, got %s\nstderr:\n%.*s",
+              run_name(prog), how, SHOW, native.err);
+    check_native(&native);
+    for (const int *n = loops; *n; n++) {
+        run_green(prog, *n, &green);
+        run_describe(&green, green_how, sizeof(green_how));
+        cr_expect(run_same_end(&native, &green),
+                  "%s, GREEN_LOOPS=%d: natively %s, green %s\n"
+                  "green stderr:\n%.*s",
+                  run_name(prog), *n, how, green_how, SHOW, green.err);
+        cr_expect_str_eq(green.out, native.out,
+                         "%s, GREEN_LOOPS=%d: stdout differs\n"
+                         "--- native\n%.*s--- green (%s)\n%.*s"
+                         "--- green stderr\n%.*s",
+                         run_name(prog), *n, SHOW, native.out, green_how, SHOW,
+                         green.out, SHOW, green.err);
+        check_green(&green, *n);
+        run_free(&green);
+    }
+    run_free(&native);
+}
+
+/* Natively every Python thread is an OS thread: the count the green bound
+ * relies on must be able to exceed it. */
+static void check_native_py_threads(const struct run *native)
+{
+    long threads = run_stderr_value(native, "os_threads");
+    long wall = run_stderr_value(native, "sleep_wall_ms");
+
+    cr_expect(threads > NATIVE_MIN_OS_THREADS,
+              "py_threads natively: %ld OS threads with the clients alive, "
+              "want > %d\nstderr:\n%.*s",
+              threads, NATIVE_MIN_OS_THREADS, SHOW, native->err);
+    cr_log_info("py_threads natively: os_threads=%ld sleep_wall_ms=%ld",
+                threads, wall);
+}
+
+/* The 200 clients and their connection threads fit on the workers plus a
+ * few other OS threads (main's own, helpers), and the 1,000 sleepers sleep
+ * at once. */
+static void check_green_py_threads(const struct run *green, int loops)
+{
+    long threads = run_stderr_value(green, "os_threads");
+    long wall = run_stderr_value(green, "sleep_wall_ms");
+
+    cr_expect(threads > 0 && threads <= loops + 3,
+              "py_threads, GREEN_LOOPS=%d: %ld OS threads, want 1..%d", loops,
+              threads, loops + 3);
+    cr_expect(wall >= SLEEP_MS && wall < MAX_SLEEP_WALL_MS,
+              "py_threads, GREEN_LOOPS=%d: 1,000 sleepers took %ld ms, "
+              "want %d..%d",
+              loops, wall, SLEEP_MS, MAX_SLEEP_WALL_MS - 1);
+    cr_log_info("py_threads, GREEN_LOOPS=%d: os_threads=%ld "
+                "sleep_wall_ms=%ld",
+                loops, threads, wall);
+}
+
+Test(diff_real, python_threads_run_as_native_on_few_os_threads, .timeout = 120)
+{
+    same_as_native(REAL_PY_THREADS, loops_2_1, check_native_py_threads,
+                   check_green_py_threads);
+}
+
+int main(int argc, char *argv[])
+{
+    struct criterion_test_set *tests = criterion_initialize();
+    int result = 0;
+
+    criterion_options.jobs = 1; /* --jobs on the command line still wins */
+    if (criterion_handle_args(argc, argv, true))
+        result = !criterion_run_all_tests(tests);
+    criterion_finalize(tests);
+    return result;
+}
