@@ -10,6 +10,7 @@
 #include "interpose/interpose.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 static struct {
     g_main_fn main;
@@ -27,6 +28,24 @@ static void *run_main(void *arg)
 static void forked_child(void)
 {
     g_runtime_forked();
+}
+
+/*
+ * A vfork child shares our memory until it execs, and the closes and dup2s
+ * it makes before that (CPython's subprocess, for one) would go through our
+ * hooks into the parent's descriptor table: end the parent's waits on those
+ * numbers with EBADF, take its fds out of the epolls. POSIX lets vfork be
+ * fork, whose child has its own copy and passes every call through
+ * (forked_child).
+ */
+G_EXPORT pid_t vfork(void)
+{
+    return fork();
+}
+
+G_EXPORT pid_t __vfork(void)
+{
+    return fork();
 }
 
 static int green_main(int argc, char **argv, char **envp)
