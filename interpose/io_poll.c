@@ -287,11 +287,11 @@ G_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max,
                           const struct timespec *ts, const sigset_t *sigmask)
 {
     int64_t deadline = deadline_ts(ts);
+    struct g_thread *self = hook_enter();
 
-    hook_enter();
     if (!real_epoll_pwait2)
         return (int)g_ret(-ENOSYS);
-    if (!g_self() || deadline < 0)
+    if (!self || deadline < 0)
         return real_epoll_pwait2(epfd, ev, max, ts, sigmask);
     return green_epoll(epfd, ev, max, deadline);
 }

@@ -10,6 +10,8 @@
 #include "interpose/interpose.h"
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 _Static_assert(sizeof(pthread_t) == sizeof(uintptr_t), "pthread_t size");
 
@@ -153,6 +155,13 @@ G_EXPORT int pthread_detach(pthread_t thread)
 G_EXPORT void pthread_exit(void *retval)
 {
     if (!hook_enter_self()) {
+        /* The real one would end a worker and every thread on it. */
+        if (g_in_scheduler()) {
+            fputs("libgreen: pthread_exit from a signal handler that "
+                  "interrupted no green thread (its worker was idle)\n",
+                  stderr);
+            abort();
+        }
         real_pthread_exit(retval);
         __builtin_unreachable();
     }

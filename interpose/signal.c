@@ -10,7 +10,9 @@
  * (g_self_to_park), and a wake-up goes through the worker's inbox and
  * eventfd (g_ready): sem_post and write, which POSIX lets a handler call,
  * wake a green thread even when the worker sleeps in its loop. A handler
- * left by siglongjmp, or by its thread's exit, no longer counts.
+ * left by siglongjmp, or by its thread's exit, no longer counts; the exit
+ * also gives the OS thread back the signal mask from before the handler,
+ * as the kernel's return from it would have.
  *
  * sigaction reports the program's handler and flags, never the trampoline.
  * signal() and sysv_signal() are glibc's sigaction with fixed flags, made
@@ -22,43 +24,55 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <ucontext.h>
 
-/* What the program asked for, per signal; read by the trampoline. */
+/*
+ * What the program asked for, per signal: the handler the trampoline
+ * calls, and for sigaction's answers whether it takes three arguments
+ * (SA_SIGINFO) and whether the kernel holds an SA_SIGINFO that we added.
+ * No lock: sigaction is async-signal-safe, and a handler may call it while
+ * its own thread is inside it.
+ */
 static struct {
     _Atomic(void *) handler;
-    _Atomic bool siginfo; /* three arguments (SA_SIGINFO) */
+    _Atomic bool siginfo;
+    _Atomic bool added_siginfo;
 } programs[_NSIG];
 
-/* Serialises sigaction calls: a handler and its row change together. */
-static atomic_flag installing = ATOMIC_FLAG_INIT;
-
+/* Every handler is called with three arguments: the x86-64 calling
+ * convention lets a one-argument handler ignore the other two, as the
+ * kernel's own calls do. */
 static void trampoline(int sig, siginfo_t *info, void *context)
 {
-    void *handler = atomic_load_explicit(&programs[sig].handler,
-                                         memory_order_acquire);
+    void (*handler)(int, siginfo_t *, void *);
 
-    g_tls_in_handler++;
-    if (atomic_load_explicit(&programs[sig].siginfo, memory_order_relaxed))
-        ((void (*)(int, siginfo_t *, void *))handler)(sig, info, context);
-    else
-        ((void (*)(int))handler)(sig);
+    if (g_tls_in_handler++ == 0 && context)
+        g_tls_mask_before_handler = ((ucontext_t *)context)->uc_sigmask;
+    handler = atomic_load_explicit(&programs[sig].handler,
+                                   memory_order_acquire);
+    handler(sig, info, context);
     g_tls_in_handler--;
 }
+
 
 static bool is_handler(void (*h)(int))
 {
     return h != SIG_DFL && h != SIG_IGN && h != SIG_ERR;
 }
 
-/* The program's view of what the kernel holds in k, whose handler may be
- * the trampoline standing for the row saved before the change. */
-static void as_program_sees(struct sigaction *k, void *handler, bool siginfo)
+/* The program's view of what the kernel holds in k: the trampoline
+ * stands for the row as it was before the change, and an SA_SIGINFO we
+ * added stays with the disposition after a one-shot handler ran. */
+static void as_program_sees(struct sigaction *k, void *handler, bool siginfo,
+                            bool added_siginfo)
 {
-    if (k->sa_sigaction != trampoline)
-        return;
-    k->sa_sigaction = handler;
-    if (!siginfo)
+    if (k->sa_sigaction == trampoline) {
+        k->sa_sigaction = handler;
+        if (!siginfo)
+            k->sa_flags &= ~SA_SIGINFO;
+    } else if (added_siginfo) {
         k->sa_flags &= ~SA_SIGINFO;
+    }
 }
 
 G_EXPORT int sigaction(int sig, const struct sigaction *act,
@@ -66,43 +80,46 @@ G_EXPORT int sigaction(int sig, const struct sigaction *act,
 {
     struct sigaction k, kold;
     void *handler;
-    bool siginfo;
+    bool siginfo, added;
     int rc;
 
     if (__builtin_expect(!g_real_ready, 0))
         g_real_init();
     if (sig <= 0 || sig >= _NSIG)
         return real_sigaction(sig, act, old);
-    while (atomic_flag_test_and_set_explicit(&installing,
-                                             memory_order_acquire))
-        __builtin_ia32_pause();
     handler = atomic_load_explicit(&programs[sig].handler,
                                    memory_order_relaxed);
     siginfo = atomic_load_explicit(&programs[sig].siginfo,
                                    memory_order_relaxed);
+    added = atomic_load_explicit(&programs[sig].added_siginfo,
+                                 memory_order_relaxed);
     if (act && is_handler(act->sa_handler)) {
         k = *act;
         k.sa_sigaction = trampoline;
         k.sa_flags |= SA_SIGINFO;
-        atomic_store_explicit(&programs[sig].siginfo,
-                              (act->sa_flags & SA_SIGINFO) != 0,
-                              memory_order_relaxed);
         atomic_store_explicit(&programs[sig].handler,
                               (void *)act->sa_sigaction,
                               memory_order_release);
         rc = real_sigaction(sig, &k, &kold);
-        if (rc != 0) { /* SIGKILL, glibc's own: the kernel kept its own */
-            atomic_store_explicit(&programs[sig].handler, handler,
+        if (rc == 0) {
+            atomic_store_explicit(&programs[sig].siginfo,
+                                  (act->sa_flags & SA_SIGINFO) != 0,
                                   memory_order_relaxed);
-            atomic_store_explicit(&programs[sig].siginfo, siginfo,
+            atomic_store_explicit(&programs[sig].added_siginfo,
+                                  !(act->sa_flags & SA_SIGINFO),
+                                  memory_order_relaxed);
+        } else { /* SIGKILL, glibc's own: the kernel kept its own */
+            atomic_store_explicit(&programs[sig].handler, handler,
                                   memory_order_relaxed);
         }
     } else {
         rc = real_sigaction(sig, act, &kold);
+        if (rc == 0 && act)
+            atomic_store_explicit(&programs[sig].added_siginfo, false,
+                                  memory_order_relaxed);
     }
-    atomic_flag_clear_explicit(&installing, memory_order_release);
     if (rc == 0 && old) {
-        as_program_sees(&kold, handler, siginfo);
+        as_program_sees(&kold, handler, siginfo, added);
         *old = kold;
     }
     return rc;

@@ -15,9 +15,10 @@
  * fastest hand-off between threads libgreen has (issue 4's benchmark), so
  * it stays off the parking lot. Any thread.
  *
- * sem_post may be called from a signal handler, which may have interrupted
- * its own thread inside the lock: it leaves its unit in pending instead of
- * spinning forever, and the thread posts it as it lets go (settle).
+ * The lock bit carries its holder's tag, so that a sem_post from a signal
+ * handler (POSIX allows it) that interrupted its own thread inside the lock
+ * knows it and, instead of spinning forever, leaves its unit owed to the
+ * semaphore; the thread posts it once it has let go (settle).
  */
 #include "shim/sync.h"
 
@@ -26,6 +27,8 @@
 #include <linux/futex.h>
 #include <semaphore.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -38,9 +41,9 @@ struct sem_waiter {
 };
 
 struct g_sem {
-    _Atomic uint64_t data;     /* value | waiters << 32 | LOCK */
-    int shared;                /* glibc's "private": SHARED or 0 */
-    _Atomic unsigned pending;  /* private: posts left by signal handlers */
+    _Atomic uint64_t data; /* value | waiters << 32 | holder's tag | LOCK */
+    int shared;            /* glibc's "private": SHARED or 0 */
+    int unused;
     struct sem_waiter *head, *tail; /* private: waiters, oldest first */
 };
 
@@ -53,14 +56,105 @@ _Static_assert(offsetof(struct g_sem, shared) == 8, "glibc's private");
 
 #define VALUE(d) ((unsigned)((d)&0xffffffffu))
 #define ONE_WAITER ((uint64_t)1 << 32)
-/* Private semaphores only: the queue's lock. Held only with waiters
- * counted, so a post that sees no waiters (d >> 32 == 0) needs no lock. */
+/* Private semaphores only: the queue's lock, and with it the tag of the OS
+ * thread that holds it (0: a thread past the first 127 that took one).
+ * Held only with waiters counted, so a post that sees no waiters
+ * (d >> 32 == 0) needs no lock. Shared ones count waiters in all 32 bits,
+ * as glibc does. */
 #define LOCK ((uint64_t)1 << 63)
-#define WAITERS(d) ((unsigned)(((d) & ~LOCK) >> 32))
+#define TAG_SHIFT 56
+#define HOLDER(d) ((d) & ((uint64_t)0xff << TAG_SHIFT))
+#define WAITERS(d) ((unsigned)(((d) >> 32) & 0xffffff))
+#define SHARED_WAITERS(d) ((unsigned)((d) >> 32))
 
-/* The private semaphore whose lock this OS thread holds or is taking, if
- * any: a handler that interrupts it there must not wait for the lock. */
-static __thread struct g_sem *held __attribute__((tls_model("initial-exec")));
+/* This OS thread's LOCK | tag << TAG_SHIFT, 0 until its first lock. */
+static __thread uint64_t my_lock __attribute__((tls_model("initial-exec")));
+
+static uint64_t lock_bits(void)
+{
+    static _Atomic unsigned tags;
+
+    if (__builtin_expect(my_lock == 0, 0)) {
+        unsigned tag = atomic_fetch_add(&tags, 1) + 1;
+
+        my_lock = LOCK | (uint64_t)(tag < 128 ? tag : 0) << TAG_SHIFT;
+    }
+    return my_lock;
+}
+
+/* Whether this OS thread holds the lock of word d: only a signal handler
+ * can find that, having interrupted its own thread inside the lock. */
+static bool mine(uint64_t d)
+{
+    return (d & LOCK) && my_lock != LOCK && HOLDER(d) == my_lock;
+}
+
+/*
+ * Posts that signal handlers made to semaphores whose lock their own OS
+ * thread held, one entry a semaphore: its address << 16 | how many. One
+ * entry for each semaphore locked at once, so for each level of nested
+ * handlers. owed_posts, their sum, tells the thread that it has some to
+ * make once it lets go. A handler runs whole between two instructions of
+ * its thread, so single atomic instructions keep these consistent.
+ */
+#define OWED_MAX 8
+static __thread _Atomic uint64_t owed[OWED_MAX]
+    __attribute__((tls_model("initial-exec")));
+static __thread _Atomic unsigned owed_posts
+    __attribute__((tls_model("initial-exec")));
+
+/* In a handler that interrupted its thread inside s's lock: owe s a post. */
+static void owe(struct g_sem *s)
+{
+    uint64_t key = (uint64_t)(uintptr_t)s << 16;
+
+    for (int i = 0; i < OWED_MAX; i++) {
+        uint64_t e = atomic_load_explicit(&owed[i], memory_order_relaxed);
+
+        if ((e & ~(uint64_t)0xffff) == key && (e & 0xffff) < 0xffff) {
+            atomic_store_explicit(&owed[i], e + 1, memory_order_relaxed);
+            break;
+        }
+        if (e == 0) {
+            atomic_store_explicit(&owed[i], key + 1, memory_order_relaxed);
+            break;
+        }
+        if (i == OWED_MAX - 1) {
+            fprintf(stderr, "libgreen: sem_post from signal handlers nested "
+                            "more than %d deep in semaphore locks\n",
+                    OWED_MAX);
+            abort();
+        }
+    }
+    atomic_fetch_add_explicit(&owed_posts, 1, memory_order_relaxed);
+}
+
+/* Once out of s's lock: make the posts our handlers owe s. */
+static void settle(struct g_sem *s)
+{
+    uint64_t key = (uint64_t)(uintptr_t)s << 16;
+
+    for (int i = 0; i < OWED_MAX; i++) {
+        uint64_t e = atomic_load_explicit(&owed[i], memory_order_relaxed);
+        unsigned n;
+
+        if ((e & ~(uint64_t)0xffff) != key)
+            continue;
+        e = atomic_exchange_explicit(&owed[i], 0, memory_order_relaxed);
+        n = (unsigned)(e & 0xffff);
+        atomic_fetch_sub_explicit(&owed_posts, n, memory_order_relaxed);
+        while (n-- > 0)
+            g_sem_post(s);
+    }
+}
+
+/* After every unlock: posts owed to s, which only our own handlers make. */
+static inline void settle_if_owed(struct g_sem *s)
+{
+    if (__builtin_expect(
+            atomic_load_explicit(&owed_posts, memory_order_relaxed), 0))
+        settle(s);
+}
 
 /*
  * Who changes the data word while its lock is held: the holder, and a
@@ -81,7 +175,6 @@ int g_sem_init(void *sp, bool shared, unsigned value)
         return -EINVAL;
     atomic_store(&s->data, value);
     s->shared = shared ? SHARED : 0;
-    atomic_store(&s->pending, 0);
     s->head = s->tail = NULL;
     return 0;
 }
@@ -115,32 +208,34 @@ static uint64_t reread(struct g_sem *s, int *spins)
     return atomic_load_explicit(&s->data, memory_order_relaxed);
 }
 
-/* Set the lock bit, adding add to the word in the same step; returns the
+/* Take the lock of a semaphore that has waiters counted; returns the
  * word as it now is. */
-static uint64_t lock(struct g_sem *s, uint64_t add)
+static uint64_t lock(struct g_sem *s)
 {
     uint64_t d = atomic_load_explicit(&s->data, memory_order_relaxed);
+    uint64_t bits = lock_bits();
     int spins = 0;
 
     for (;;) {
-        if (d & LOCK) {
+        if (d & LOCK)
             d = reread(s, &spins);
-        } else if (atomic_compare_exchange_weak_explicit(
-                       &s->data, &d, (d | LOCK) + add, memory_order_acquire,
-                       memory_order_relaxed)) {
-            return (d | LOCK) + add;
-        }
+        else if (atomic_compare_exchange_weak_explicit(&s->data, &d, d + bits,
+                                                       memory_order_acquire,
+                                                       memory_order_relaxed))
+            return d + bits;
     }
 }
 
-/* Clear the lock bit of d (the word as the holder left it), subtracting
+/* Let go of the lock of d (the word as the holder left it), subtracting
  * sub in the same step. */
 static void unlock(struct g_sem *s, uint64_t d, uint64_t sub)
 {
     if (VALUE(d) == 0)
-        atomic_store_explicit(&s->data, d - LOCK - sub, memory_order_release);
+        atomic_store_explicit(&s->data, d - my_lock - sub,
+                              memory_order_release);
     else
-        atomic_fetch_sub_explicit(&s->data, LOCK + sub, memory_order_release);
+        atomic_fetch_sub_explicit(&s->data, my_lock + sub,
+                                  memory_order_release);
 }
 
 static void enqueue(struct g_sem *s, struct sem_waiter *sw)
@@ -176,49 +271,25 @@ static long futex_on(struct g_sem *s, int op, unsigned val,
                    FUTEX_BITSET_MATCH_ANY);
 }
 
-static int post_unit(struct g_sem *s);
-
-/* Post what signal handlers left while this thread was in s's lock, unless
- * it is still inside a section on s (a handler's, then the thread's own
- * section settles afterwards). */
-static void settle(struct g_sem *s)
-{
-    unsigned n = atomic_load_explicit(&s->pending, memory_order_relaxed);
-
-    if (n == 0 || held == s)
-        return;
-    while (n > 0)
-        if (atomic_compare_exchange_weak_explicit(&s->pending, &n, n - 1,
-                                                  memory_order_acquire,
-                                                  memory_order_relaxed)) {
-            post_unit(s);
-            n = atomic_load_explicit(&s->pending, memory_order_relaxed);
-        }
-}
-
 /* May park. A private semaphore with no unit free: count ourselves a
  * waiter, queue, and wait for a post to hand us its unit. */
 static int wait_private(struct g_sem *s, int64_t deadline)
 {
     uint64_t d = atomic_load_explicit(&s->data, memory_order_relaxed);
-    struct g_sem *outer = held;
+    uint64_t bits = lock_bits();
     struct sem_waiter sw;
     int rc, spins = 0;
 
-    held = s;
     for (;;) {
         if (VALUE(d) > 0) {
             if (atomic_compare_exchange_weak_explicit(&s->data, &d, d - 1,
                                                       memory_order_acquire,
-                                                      memory_order_relaxed)) {
-                held = outer;
-                settle(s);
+                                                      memory_order_relaxed))
                 return 0;
-            }
         } else if (d & LOCK) {
             d = reread(s, &spins);
         } else if (atomic_compare_exchange_weak_explicit(
-                       &s->data, &d, d + (LOCK | ONE_WAITER),
+                       &s->data, &d, d + bits + ONE_WAITER,
                        memory_order_acquire, memory_order_relaxed)) {
             break;
         }
@@ -226,18 +297,15 @@ static int wait_private(struct g_sem *s, int64_t deadline)
     g_waiter_init(&sw.w, true);
     sw.w.reason = G_PARK_SEM;
     enqueue(s, &sw);
-    unlock(s, d + (LOCK | ONE_WAITER), 0);
-    held = outer;
-    settle(s);
+    unlock(s, d + bits + ONE_WAITER, 0);
+    settle_if_owed(s);
     rc = g_wait(&sw.w, deadline); /* May park. */
     if (rc != 0) {
         /* Timed out or canceled: no post claimed us, so still queued. */
-        held = s;
-        d = lock(s, 0);
+        d = lock(s);
         dequeue(s, &sw);
         unlock(s, d, ONE_WAITER);
-        held = outer;
-        settle(s);
+        settle_if_owed(s);
     }
     return rc;
 }
@@ -301,69 +369,54 @@ static bool hand_to_waiter(struct g_sem *s, struct g_wake_token *tok)
     return false;
 }
 
-/* sem_post's work; 1 if it left its unit in pending (a signal handler
- * that interrupted its own thread inside s's lock). */
-static int post_unit(struct g_sem *s)
+/*
+ * Once its unit is out, a post touches the semaphore no more (glibc's does
+ * not either): a waiter may destroy it as soon as it has its unit. Only
+ * posts our own handlers owe it follow, and while those are in flight too
+ * the program cannot destroy it.
+ */
+int g_sem_post(void *sp)
 {
+    struct g_sem *s = sp;
     uint64_t d = atomic_load_explicit(&s->data, memory_order_relaxed);
-    struct g_sem *outer = held;
+    bool shared = is_shared(s);
     struct g_wake_token tok;
     int spins = 0;
 
-    held = s;
     for (;;) {
-        if (VALUE(d) >= SEM_VALUE_MAX) {
-            held = outer;
+        if (VALUE(d) >= SEM_VALUE_MAX)
             return -EOVERFLOW;
+        if (mine(d)) {
+            owe(s);
+            return 0;
         }
-        if (is_shared(s) || d >> 32 == 0) {
+        if (shared || d >> 32 == 0) {
             if (!atomic_compare_exchange_weak_explicit(&s->data, &d, d + 1,
                                                        memory_order_release,
                                                        memory_order_relaxed))
                 continue;
-            held = outer;
-            if (is_shared(s) && WAITERS(d) > 0)
+            if (shared && SHARED_WAITERS(d) > 0)
                 futex_on(s, FUTEX_WAKE, 1, NULL);
             return 0;
         }
         if (d & LOCK) {
-            if (outer == s) {
-                /* Its own thread settles it, after this in program
-                 * order: no fence needed. */
-                atomic_fetch_add_explicit(&s->pending, 1,
-                                          memory_order_relaxed);
-                held = outer;
-                return 1;
-            }
             d = reread(s, &spins);
             continue;
         }
-        if (atomic_compare_exchange_weak_explicit(&s->data, &d, d | LOCK,
+        if (atomic_compare_exchange_weak_explicit(&s->data, &d,
+                                                  d + lock_bits(),
                                                   memory_order_acquire,
                                                   memory_order_relaxed))
             break;
     }
-    d |= LOCK;
+    d += lock_bits();
     if (hand_to_waiter(s, &tok)) {
         unlock(s, d, ONE_WAITER);
-        held = outer;
         g_wake_finish(&tok);
     } else {
         /* Every queued waiter is leaving: the unit goes to the value. */
-        atomic_fetch_add_explicit(&s->data, 1 - LOCK, memory_order_release);
-        held = outer;
+        atomic_fetch_add_explicit(&s->data, 1 - my_lock, memory_order_release);
     }
+    settle_if_owed(s);
     return 0;
-}
-
-int g_sem_post(void *sp)
-{
-    struct g_sem *s = sp;
-    int rc = post_unit(s);
-
-    if (rc == 1)
-        return 0;
-    if (!is_shared(s))
-        settle(s);
-    return rc;
 }

@@ -9,6 +9,7 @@
 #define G_SHIM_H
 
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -278,6 +279,9 @@ _Noreturn void g_runtime_run(void *(*start)(void *), void *arg);
 uintptr_t g_thread_os_thread(const struct g_thread *t);
 /* Fall back to plain threads after fork() in a child process. */
 void g_runtime_forked(void);
+/* Whether this OS thread is a worker outside its green threads (in its
+ * scheduler, or in a handler that interrupted the scheduler). */
+bool g_in_scheduler(void);
 
 /* --- inline: the per-OS-thread current green thread --- */
 extern __thread struct g_thread *g_tls_self
@@ -291,6 +295,11 @@ extern __thread const char *g_tls_call
  * (interpose/signal.c counts them). */
 extern __thread int g_tls_in_handler
     __attribute__((tls_model("initial-exec")));
+
+/* The signal mask before the outermost handler running on this OS thread
+ * (interpose/signal.c saves it), for a thread that exits inside the
+ * handler (g_thread_exit). */
+extern __thread sigset_t g_tls_mask_before_handler;
 
 /* The green thread this code runs for: its identity (pthread_self, keys). */
 static inline struct g_thread *g_self(void)

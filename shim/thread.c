@@ -14,6 +14,7 @@
 #include "shim/sync.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -222,9 +223,13 @@ _Noreturn void g_thread_exit(void *retval)
      * end is the process's end, as natively. */
     if (!self)
         exit(0);
-    /* Exiting inside signal handlers ends them: they all ran on this
-     * thread's stack. */
-    g_tls_in_handler = 0;
+    /* Exiting inside signal handlers ends them (they all ran on this
+     * thread's stack), and the worker gets back the signal mask that
+     * their return would have given it. */
+    if (g_tls_in_handler > 0) {
+        g_tls_in_handler = 0;
+        sigprocmask(SIG_SETMASK, &g_tls_mask_before_handler, NULL);
+    }
     if (!self->exiting) {
         self->exiting = true;
         self->retval = retval;

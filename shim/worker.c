@@ -323,6 +323,11 @@ uintptr_t g_thread_os_thread(const struct g_thread *t)
     return (uintptr_t)t->worker->os_thread;
 }
 
+bool g_in_scheduler(void)
+{
+    return g_tls_worker && !g_tls_self;
+}
+
 void g_runtime_forked(void)
 {
     /* The child has one OS thread and no loops: from here on every hook

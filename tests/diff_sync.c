@@ -201,6 +201,15 @@ Test(diff_sync, signal_handlers_post_and_jump_as_natively, .timeout = 90)
     same_as_native(PROG_SYNC_SEM_SIGNAL, loops_2_1, FEW_OS_THREADS);
 }
 
+/* What a handler may do (re-arm itself, end its thread) and what sigaction
+ * reports afterwards; a post leaves a semaphore alone once its unit is out,
+ * so that the waiter may destroy it at once. */
+Test(diff_sync, handlers_rearm_and_exit_and_posts_leave_the_semaphore,
+     .timeout = 90)
+{
+    same_as_native(PROG_SIGNAL_HANDLERS, loops_2_1, NO_CHECK);
+}
+
 Test(diff_sync, mixed_os_and_green_waiters_wake_each_other, .timeout = 60)
 {
     same_as_native(PROG_SYNC_MIXED, loops_2, FEW_OS_THREADS);
