@@ -163,6 +163,51 @@ Test(diff_real, python_subprocess_closes_leave_parent_waiters_alone,
     same_as_native(REAL_PY_SUBPROCESS, loops_2_1, NULL, NULL);
 }
 
+/*
+ * asyncio with threads: executor jobs, call_soon_threadsafe, a signal
+ * handler whose C half writes to the loop's wakeup fd from whichever OS
+ * thread the signal hits, streams and subprocesses; each must wake the
+ * loop's epoll_wait. Also a loop per thread in 10 threads.
+ */
+Test(diff_real, python_asyncio_loop_wakes_for_threads_and_signals,
+     .timeout = 90)
+{
+    same_as_native(REAL_PY_ASYNCIO, loops_2_1, NULL, NULL);
+}
+
+/*
+ * Sockets and the poll family from thread pools: ECONNREFUSED four ways,
+ * socket timeouts (CPython waits them out in poll), select/poll/epoll
+ * timeouts, readiness and hang-ups, shutdown() ending another thread's
+ * accept and recv, and ThreadingHTTPServer under urllib from 64 threads.
+ */
+Test(diff_real, python_sockets_and_polls_from_threads_run_as_native,
+     .timeout = 90)
+{
+    same_as_native(REAL_PY_NET, loops_2_1, NULL, NULL);
+}
+
+/*
+ * Signal handlers (run by CPython in the main thread) for os.kill from
+ * threads, itimers and SIGCHLD; threading.Timer; timed waits that nobody
+ * ends must last their timeout.
+ */
+Test(diff_real, python_signals_and_timed_waits_run_as_native, .timeout = 90)
+{
+    same_as_native(REAL_PY_SIGNALS, loops_2_1, NULL, NULL);
+}
+
+/*
+ * fork() while other threads work: multiprocessing's fork start method
+ * (Process, Queue, Pipe, ProcessPoolExecutor) and os.fork in 16 threads,
+ * whose children start threads of their own.
+ */
+Test(diff_real, python_fork_from_a_threaded_parent_runs_as_native,
+     .timeout = 90)
+{
+    same_as_native(REAL_PY_FORK, loops_2_1, NULL, NULL);
+}
+
 int main(int argc, char *argv[])
 {
     struct criterion_test_set *tests = criterion_initialize();
