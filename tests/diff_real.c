@@ -208,6 +208,20 @@ Test(diff_real, python_fork_from_a_threaded_parent_runs_as_native,
     same_as_native(REAL_PY_FORK, loops_2_1, NULL, NULL);
 }
 
+/*
+ * A thread that polls in a loop with calls that return at once (select on
+ * a ready fd, asyncio's epoll_wait with a zero timeout between callbacks,
+ * multiprocessing.Pool's worker handler) while the thread it waits for
+ * must run. Fails today: a hook that does not park never lets its worker
+ * run other green threads or due timers, so the other thread, on the same
+ * worker, never runs; Pool hangs until the script's alarm ends it with
+ * GREEN_LOOPS=1 (see tests/real/py_busy_poll.py).
+ */
+Test(diff_real, python_busy_poller_lets_other_threads_run, .timeout = 90)
+{
+    same_as_native(REAL_PY_BUSY_POLL, loops_2_1, NULL, NULL);
+}
+
 int main(int argc, char *argv[])
 {
     struct criterion_test_set *tests = criterion_initialize();

@@ -11,7 +11,7 @@ and taking a lock, so that the fork happens in the middle of their work:
     its own, joins them and exits with a status the parent checks.
 
 (multiprocessing.Pool is not here: its worker handler thread polls in a
-loop that returns at once while results wait, a case of its own.)
+loop that returns at once while results wait; see py_busy_poll.py.)
 
 stdout is the same on every correct run. Any mismatch is said on stderr and
 makes the exit status 1.
