@@ -222,6 +222,17 @@ Test(diff_real, python_busy_poller_lets_other_threads_run, .timeout = 90)
     same_as_native(REAL_PY_BUSY_POLL, loops_2_1, NULL, NULL);
 }
 
+/*
+ * Waits in calls no hook sees, which another thread of the process ends:
+ * waitpid (Popen.wait, and asyncio's child watcher thread), flock, open of
+ * a FIFO. Fails today: each blocks its worker, and the thread that would
+ * end the wait is on that worker (see tests/real/py_blocking.py).
+ */
+Test(diff_real, python_unhooked_waits_let_other_threads_run, .timeout = 90)
+{
+    same_as_native(REAL_PY_BLOCKING, loops_2_1, NULL, NULL);
+}
+
 int main(int argc, char *argv[])
 {
     struct criterion_test_set *tests = criterion_initialize();
