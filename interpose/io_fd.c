@@ -159,6 +159,16 @@ static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
     int rc;
 
     switch (cmd) {
+    case F_GETFL: {
+        /* The program's O_NONBLOCK, not a green thread's span of it (in
+         * this process, or in the parent of a forked child). */
+        int nonblock = g_fd_program_nonblock(fd);
+
+        rc = real(fd, cmd, arg);
+        if (rc >= 0 && nonblock >= 0)
+            rc = nonblock ? rc | O_NONBLOCK : rc & ~O_NONBLOCK;
+        return rc;
+    }
     case F_SETFL:
         g_fd_lock(fd);
         rc = real(fd, cmd, arg);

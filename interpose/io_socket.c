@@ -13,6 +13,8 @@
 #include "interpose/io.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 G_EXPORT int socket(int domain, int type, int protocol)
@@ -104,6 +106,30 @@ static long try_accept(void *arg)
     return g_fd_nonblocking(c->fd, accept_once, c, &blocking);
 }
 
+/*
+ * A plain thread's accept, or a forked child's (where every call passes
+ * through). Its listener may be non-blocking just now, for a green
+ * thread's try: in this process, or in the parent of a prefork server's
+ * child, which shares the description. An EAGAIN on a listener the
+ * program has blocking (and without a timeout) is that span's, not the
+ * program's: wait for a connection and try again, as the blocking call
+ * would have.
+ */
+static int accept_plain(int fd, struct sockaddr *addr, socklen_t *addrlen,
+                        int flags)
+{
+    for (;;) {
+        int rc = real_accept4(fd, addr, addrlen, flags);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+
+        if (rc >= 0 || errno != EAGAIN || g_fd_program_nonblock(fd) != 0 ||
+            g_fd_has_rcvtimeo(fd))
+            return rc;
+        /* Raw: libc's poll is our own hook. */
+        syscall(SYS_poll, &p, 1, -1);
+    }
+}
+
 G_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen,
                      int flags)
 {
@@ -112,7 +138,7 @@ G_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen,
     long rc;
 
     if (!io_enter(fd, &kind)) {
-        rc = real_accept4(fd, addr, addrlen, flags);
+        rc = accept_plain(fd, addr, addrlen, flags);
     } else {
         /* SO_RCVTIMEO bounds a blocking accept too. Acceptors of a worker
          * take turns, as the kernel's exclusive waiters rotate: an event

@@ -104,6 +104,17 @@ long g_fd_nonblocking(int fd, long (*call)(void *), void *arg, bool *blocking);
 /* Whether the program has fd's description in blocking mode; takes the
  * lock. */
 bool g_fd_blocking(int fd);
+/*
+ * What the program last set of fd's O_NONBLOCK (1 set, 0 clear), if this
+ * process made the description and saw every change since; else -1. Read
+ * without the lock, by plain threads and forked children, whose real flags
+ * may show a green thread's span of O_NONBLOCK (g_fd_nonblocking) in this
+ * process or, for a child, in its parent.
+ */
+int g_fd_program_nonblock(int fd);
+/* Whether fd has an SO_RCVTIMEO set, as far as the table knows (false if
+ * it does not know). */
+bool g_fd_has_rcvtimeo(int fd);
 /* The deadline SO_RCVTIMEO or SO_SNDTIMEO (opt) sets for a call that starts
  * now, or G_NEVER. */
 int64_t g_fd_sock_deadline(int fd, int opt);

@@ -255,6 +255,21 @@ long g_fd_nonblocking(int fd, long (*call)(void *), void *arg, bool *blocking)
     return rc;
 }
 
+int g_fd_program_nonblock(int fd)
+{
+    uint8_t mode = mode_of(fd);
+
+    if (!(mode & G_MODE_KNOWN))
+        return -1;
+    return (mode & G_MODE_NONBLOCK) != 0;
+}
+
+bool g_fd_has_rcvtimeo(int fd)
+{
+    return (mode_of(fd) & (G_MODE_KNOWN | G_MODE_RCVTIMEO)) ==
+           (G_MODE_KNOWN | G_MODE_RCVTIMEO);
+}
+
 bool g_fd_blocking(int fd)
 {
     uint8_t mode = mode_of(fd);
