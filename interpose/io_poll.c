@@ -23,17 +23,33 @@
 /* One zero-timeout look: a count, 0, or -1 with errno. */
 typedef int (*look_fn)(void *arg);
 
+/*
+ * A poll that returns at once still lets the rest of its worker run now and
+ * then: natively a thread that polls in a loop (an event loop with work
+ * queued, a thread watching a child with WNOHANG) only burns a CPU, while
+ * here it would keep the thread it waits for, and the worker's timers and
+ * I/O, from ever running.
+ */
+static int returned_at_once(int rc)
+{
+    g_yield_now_and_then(g_self());
+    return rc;
+}
+
 /* May park. Look until something is ready or deadline (0: look once;
  * G_NEVER: no limit) has passed, waiting on fds[0..n) between looks. */
 static int look_until(look_fn look, void *arg, const struct pollfd *fds,
                       int n, int64_t deadline)
 {
+    bool waited = false;
+
     for (;;) {
         int rc = look(arg), w;
         int64_t now;
 
         if (rc != 0 || deadline == 0 || (now = g_now()) >= deadline)
-            return rc;
+            return waited ? rc : returned_at_once(rc);
+        waited = true;
         w = g_wait_fds(fds, n, deadline);
         /* An fd the epoll refuses (EPERM), or no room to watch it
          * (ENOSPC, ENOMEM): look again after a nap. */
@@ -190,7 +206,7 @@ static int green_select(int nfds, fd_set *r, fd_set *w, fd_set *e,
     }
     rc = look_select(&c);
     if (rc != 0 || deadline == 0)
-        return rc;
+        return returned_at_once(rc);
     if ((rc = select_interest(&c, small)) < 0)
         return (int)g_ret(rc);
     rc = look_until(look_select, &c, c.fds, c.n, deadline);

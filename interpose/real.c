@@ -83,6 +83,9 @@ void (*real_siglongjmp)(sigjmp_buf, int) __attribute__((noreturn));
 void (*real_longjmp)(jmp_buf, int) __attribute__((noreturn));
 void (*real__longjmp)(jmp_buf, int) __attribute__((noreturn));
 void (*real___longjmp_chk)(jmp_buf, int) __attribute__((noreturn));
+pid_t (*real_wait4)(pid_t, int *, int, struct rusage *);
+int (*real_waitid)(int, id_t, siginfo_t *, int);
+int (*real_flock)(int, int);
 unsigned int (*real_sleep)(unsigned int);
 int (*real_usleep)(useconds_t);
 int (*real_nanosleep)(const struct timespec *, struct timespec *);
@@ -225,6 +228,9 @@ static const struct row table[] = {
     {"longjmp", NULL, (void **)&real_longjmp},
     {"_longjmp", NULL, (void **)&real__longjmp},
     {"__longjmp_chk", NULL, (void **)&real___longjmp_chk},
+    {"wait4", NULL, (void **)&real_wait4},
+    {"waitid", NULL, (void **)&real_waitid},
+    {"flock", NULL, (void **)&real_flock},
     {"sleep", NULL, (void **)&real_sleep},
     {"usleep", NULL, (void **)&real_usleep},
     {"nanosleep", NULL, (void **)&real_nanosleep},

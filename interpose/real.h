@@ -21,6 +21,7 @@
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -121,6 +122,13 @@ extern void (*real_longjmp)(jmp_buf env, int val) __attribute__((noreturn));
 extern void (*real__longjmp)(jmp_buf env, int val) __attribute__((noreturn));
 extern void (*real___longjmp_chk)(jmp_buf env, int val)
     __attribute__((noreturn));
+
+extern pid_t (*real_wait4)(pid_t pid, int *status, int options,
+                           struct rusage *usage);
+/* type is an idtype_t: <sys/wait.h> would take the name wait from the
+ * hooks' own helpers. */
+extern int (*real_waitid)(int type, id_t id, siginfo_t *info, int options);
+extern int (*real_flock)(int fd, int op);
 
 extern unsigned int (*real_sleep)(unsigned int seconds);
 extern int (*real_usleep)(useconds_t usec);

@@ -75,6 +75,15 @@ void g_yield(struct g_thread *self)
     g_switch_to(wk, self, to);
 }
 
+/* Calls that returned at once between two yields (g_yield_now_and_then). */
+#define YIELD_EVERY 16
+
+void g_yield_now_and_then(struct g_thread *self)
+{
+    if (++self->worker->quick_looks % YIELD_EVERY == 0)
+        g_yield(self);
+}
+
 /* Another worker's thread (see g_ready in worker.h). */
 void g_ready_remote(struct g_thread *t)
 {

@@ -154,8 +154,8 @@ Test(diff_real, python_threads_run_as_native_on_few_os_threads, .timeout = 120)
  * CPython starts a subprocess with vfork(); before exec, the child closes
  * the fds it does not pass on, in the parent's memory. Those closes are
  * the child's: threads of the parent waiting on the same numbers must go on
- * waiting, and get their data. Fails today (EBADF in the parent; see
- * tests/real/py_subprocess.py).
+ * waiting, and get their data: libgreen makes vfork a fork. Before, the
+ * parent's waits ended with EBADF (see tests/real/py_subprocess.py).
  */
 Test(diff_real, python_subprocess_closes_leave_parent_waiters_alone,
      .timeout = 90)
@@ -212,9 +212,9 @@ Test(diff_real, python_fork_from_a_threaded_parent_runs_as_native,
  * A thread that polls in a loop with calls that return at once (select on
  * a ready fd, asyncio's epoll_wait with a zero timeout between callbacks,
  * multiprocessing.Pool's worker handler) while the thread it waits for
- * must run. Fails today: a hook that does not park never lets its worker
- * run other green threads or due timers, so the other thread, on the same
- * worker, never runs; Pool hangs until the script's alarm ends it with
+ * must run, on the same worker: a poll that does not park still yields
+ * now and then (g_yield_now_and_then). Without it the other thread never
+ * runs, and Pool hangs until the script's alarm ends it with
  * GREEN_LOOPS=1 (see tests/real/py_busy_poll.py).
  */
 Test(diff_real, python_busy_poller_lets_other_threads_run, .timeout = 90)
@@ -223,10 +223,10 @@ Test(diff_real, python_busy_poller_lets_other_threads_run, .timeout = 90)
 }
 
 /*
- * Waits in calls no hook sees, which another thread of the process ends:
- * waitpid (Popen.wait, and asyncio's child watcher thread), flock, open of
- * a FIFO. Fails today: each blocks its worker, and the thread that would
- * end the wait is on that worker (see tests/real/py_blocking.py).
+ * Waits that another thread of the process ends: waitpid (Popen.wait, and
+ * asyncio's child watcher thread) and flock. They run on the thread pool
+ * (interpose/offloaded.c); in the worker they would block it, and with it
+ * the thread that ends the wait (see tests/real/py_blocking.py).
  */
 Test(diff_real, python_unhooked_waits_let_other_threads_run, .timeout = 90)
 {
@@ -235,11 +235,10 @@ Test(diff_real, python_unhooked_waits_let_other_threads_run, .timeout = 90)
 
 /*
  * A prefork server: the parent's threads and forked children accept on
- * one blocking listener. Fails today: the parent's accept sets O_NONBLOCK
- * on the shared description for each try, so the children read the flag
- * set and their blocking accepts fail with EAGAIN (see
- * tests/real/py_prefork.py). A race: one green run shows it about 9 times
- * in 10, and this test makes two.
+ * one blocking listener. The parent's green accepts set O_NONBLOCK on the
+ * shared description for each try; the children's accepts and F_GETFL
+ * must not show it (see tests/real/py_prefork.py). Without the fix a race
+ * that one green run showed about 9 times in 10; this test makes two.
  */
 Test(diff_real, python_prefork_children_never_see_o_nonblock, .timeout = 90)
 {

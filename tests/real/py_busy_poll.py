@@ -18,11 +18,11 @@ other threads run beside it. What it does:
     worker handler thread loops in poll() for as long as results wait in
     the result queue, which its result handler thread drains.
 
-Fails today under libgreen (see tests/diff_real.c): a hooked call that
-returns without parking never lets its worker run another green thread or
-its due timers, and new threads start on their creator's worker. The
-first three steps give up after HANG_S; the pool runs under alarm(), whose
-default action ends the process with SIGALRM if it hangs.
+Under libgreen the poller and the thread it waits for share a worker (new
+threads start on their creator's), so a poll that returns at once must
+still yield now and then. So that a run ends anyway, the first three steps
+give up after HANG_S; the pool runs under alarm(), whose default action
+ends the process with SIGALRM if it hangs.
 
 stdout is the same on every correct run. Any mismatch is said on stderr and
 makes the exit status 1.

@@ -17,9 +17,8 @@ it set, nor fail with EAGAIN. What it does:
   - then counts, in the children, the blocking accepts that failed with
     EAGAIN and the flag reads that showed O_NONBLOCK: both must be 0.
 
-Fails today under libgreen (see tests/diff_real.c): the parent's accept
-hook sets O_NONBLOCK on the listener's description for the span of each
-try, and the children see it.
+Under libgreen the parent's accept hook sets O_NONBLOCK on the listener's
+description for the span of each try; the children must not see it.
 
 stdout is the same on every correct run. Any mismatch is said on stderr and
 makes the exit status 1.
