@@ -2,15 +2,67 @@
  * interpose/offloaded.c: blocking calls that have no non-blocking form to
  * retry and no fd to wait on: waiting for a child (wait, waitpid, wait4,
  * waitid) and flock. On a green thread, unless the call asks not to wait
- * (WNOHANG, LOCK_NB), the real call runs on libuv's thread pool while the
- * green thread parks (g_run_blocking), so the rest of its worker, perhaps
- * the thread the wait is for, runs on. Everywhere else they pass through.
+ * (WNOHANG, LOCK_NB), the real call runs on an OS thread of its own while
+ * the green thread waits on a semaphore, so the rest of its worker,
+ * perhaps the thread the wait is for, runs on. Everywhere else they pass
+ * through.
+ *
+ * Not libuv's thread pool (g_run_blocking): these calls last as long as
+ * the program pleases (a child's life, another lock holder's), and would
+ * hold its few threads; and a pool started before a fork() is joined by
+ * libuv's destructor in a child that exits, where its threads are gone.
  */
 #include "interpose/interpose.h"
 
+#include <semaphore.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+
+#include "shim/sync.h"
+
+/* Its stack: the real calls need little. */
+#define HELPER_STACK (64 * 1024)
+
+struct helper_call {
+    void (*fn)(void *);
+    void *arg;
+    sem_t done;
+};
+
+static void *helper(void *arg)
+{
+    struct helper_call *c = arg;
+
+    c->fn(c->arg);
+    g_sem_post(&c->done); /* touches c no more once the unit is out */
+    return NULL;
+}
+
+/* May park. fn(arg) on a new detached OS thread that takes no signals, or
+ * right here if none can be made (blocking the worker, as the call blocks
+ * a thread natively). Not cancellable: fn's arguments are on our stack. */
+static void run_on_helper(void (*fn)(void *), void *arg)
+{
+    struct helper_call c = {.fn = fn, .arg = arg};
+    pthread_attr_t attr;
+    sigset_t all;
+    pthread_t t;
+
+    g_sem_init(&c.done, false, 0);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, HELPER_STACK);
+    sigfillset(&all);
+    pthread_attr_setsigmask_np(&attr, &all);
+    if (real_pthread_create(&t, &attr, helper, &c) != 0)
+        fn(arg);
+    else
+        while (g_sem_wait(&c.done, G_NEVER) != 0)
+            ;
+    pthread_attr_destroy(&attr);
+}
 
 struct wait4_call {
     pid_t pid;
@@ -35,7 +87,7 @@ G_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *usage)
 
     if (!hook_enter() || (options & WNOHANG))
         return real_wait4(pid, status, options, usage);
-    g_run_blocking(run_wait4, &c, G_PARK_OTHER);
+    run_on_helper(run_wait4, &c);
     if (c.rc < 0)
         errno = c.err;
     return c.rc;
@@ -74,7 +126,7 @@ G_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
 
     if (!hook_enter() || (options & WNOHANG))
         return real_waitid((int)type, id, info, options);
-    g_run_blocking(run_waitid, &c, G_PARK_OTHER);
+    run_on_helper(run_waitid, &c);
     if (c.rc < 0)
         errno = c.err;
     return c.rc;
@@ -101,7 +153,7 @@ G_EXPORT int flock(int fd, int op)
 
     if (!hook_enter() || (op & LOCK_NB) || (op & LOCK_UN))
         return real_flock(fd, op);
-    g_run_blocking(run_flock, &c, G_PARK_OTHER);
+    run_on_helper(run_flock, &c);
     if (c.rc < 0)
         errno = c.err;
     return c.rc;
