@@ -10,7 +10,7 @@
  * 3. Threads that end inside their handler (pthread_exit): each next one
  *    still gets its signal, and the signal is not left blocked.
  * 4. A semaphore used once and destroyed by its waiter, the memory then
- *    reused, 300,000 times, posted by a thread made before main: sem_post
+ *    reused, 50,000 times, posted by a thread made before main: sem_post
  *    must not touch the semaphore once its unit is out, as glibc's does not.
  *
  * Prints what it checked; exits 1 on a mismatch.
@@ -31,7 +31,7 @@
 #include "progs.h"
 
 #define EXITERS 3
-#define ONE_USE_ROUNDS 300000
+#define ONE_USE_ROUNDS 50000
 
 static atomic_long ticks;
 static atomic_int ended_in_handler;
