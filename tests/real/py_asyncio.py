@@ -35,6 +35,9 @@ import sys
 import threading
 import time
 
+import checks
+from checks import fail
+
 N_JOBS = 200
 N_PUSHERS = 20
 CALLS_PER_PUSHER = 100
@@ -45,21 +48,6 @@ N_SUBPROCESSES = 10
 N_THREAD_LOOPS = 10
 # A hung step fails the run instead of hanging it.
 STEP_TIMEOUT_S = 20.0
-
-failures = []
-failures_lock = threading.Lock()
-
-
-def fail(what):
-    with failures_lock:
-        failures.append(what)
-
-
-def record_thread_exception(args):
-    """An exception that ends a thread is a failure of the run."""
-    fail("thread %s: %s: %s"
-         % (args.thread.name if args.thread else "?",
-            args.exc_type.__name__, args.exc_value))
 
 
 def square_after_nap(i):
@@ -248,15 +236,10 @@ def thread_loops_section():
 
 
 def main():
-    threading.excepthook = record_thread_exception
+    checks.watch_threads()
     asyncio.run(main_loop())
     thread_loops_section()
-    sys.stdout.flush()
-    if failures:
-        for what in failures:
-            print("py_asyncio: " + what, file=sys.stderr)
-        return 1
-    return 0
+    return checks.report("py_asyncio")
 
 
 if __name__ == "__main__":

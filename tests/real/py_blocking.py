@@ -36,6 +36,9 @@ import tempfile
 import threading
 import time
 
+import checks
+from checks import fail
+
 # Natively every step takes a few milliseconds; these only bound a hang,
 # the first one longer, as it includes starting two programs.
 CHILD_TIMEOUT_S = 1
@@ -44,21 +47,6 @@ HANG_S = 0.5
 LATER_S = 0.05
 # Reads one byte from stdin, or gives up with status 124.
 CHILD = ["/usr/bin/timeout", str(CHILD_TIMEOUT_S), "/usr/bin/head", "-c1"]
-
-failures = []
-failures_lock = threading.Lock()
-
-
-def fail(what):
-    with failures_lock:
-        failures.append(what)
-
-
-def record_thread_exception(args):
-    """An exception that ends a thread is a failure of the run."""
-    fail("thread %s: %s: %s"
-         % (args.thread.name if args.thread else "?",
-            args.exc_type.__name__, args.exc_value))
 
 
 class Hung(Exception):
@@ -151,7 +139,7 @@ def flock_section(path):
 
 
 def main():
-    threading.excepthook = record_thread_exception
+    checks.watch_threads()
     signal.signal(signal.SIGALRM, raise_hung)
     subprocess_section()
     asyncio_section()
@@ -159,12 +147,7 @@ def main():
         lock_path = os.path.join(tmp, "lock")
         open(lock_path, "w").close()
         flock_section(lock_path)
-    sys.stdout.flush()
-    if failures:
-        for what in failures:
-            print("py_blocking: " + what, file=sys.stderr)
-        return 1
-    return 0
+    return checks.report("py_blocking")
 
 
 if __name__ == "__main__":

@@ -37,26 +37,14 @@ import sys
 import threading
 import time
 
+import checks
+from checks import fail
+
 # Natively every step takes milliseconds; these only bound a hang.
 HANG_S = 0.5
 POOL_ALARM_S = 2
 # How long the other thread sleeps before it does its part.
 LATER_S = 0.05
-
-failures = []
-failures_lock = threading.Lock()
-
-
-def fail(what):
-    with failures_lock:
-        failures.append(what)
-
-
-def record_thread_exception(args):
-    """An exception that ends a thread is a failure of the run."""
-    fail("thread %s: %s: %s"
-         % (args.thread.name if args.thread else "?",
-            args.exc_type.__name__, args.exc_value))
 
 
 def poll_until(done, what):
@@ -142,18 +130,13 @@ def pool_section():
 
 
 def main():
-    threading.excepthook = record_thread_exception
+    checks.watch_threads()
     sleeper_section()
     reader_section()
     asyncio_section()
     sys.stdout.flush()
     pool_section()
-    sys.stdout.flush()
-    if failures:
-        for what in failures:
-            print("py_busy_poll: " + what, file=sys.stderr)
-        return 1
-    return 0
+    return checks.report("py_busy_poll")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,9 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 
+import checks
+from checks import fail
+
 N_BUSY = 8
 N_PROCESSES = 4
 N_ITEMS = 400
@@ -32,21 +35,6 @@ N_FORKERS = 16
 CHILD_THREADS = 5
 # A hung step fails the run instead of hanging it.
 STEP_TIMEOUT_S = 20.0
-
-failures = []
-failures_lock = threading.Lock()
-
-
-def fail(what):
-    with failures_lock:
-        failures.append(what)
-
-
-def record_thread_exception(args):
-    """An exception that ends a thread is a failure of the run."""
-    fail("thread %s: %s: %s"
-         % (args.thread.name if args.thread else "?",
-            args.exc_type.__name__, args.exc_value))
 
 
 def square(x):
@@ -144,7 +132,7 @@ def fork_section():
 
 
 def main():
-    threading.excepthook = record_thread_exception
+    checks.watch_threads()
     stop = threading.Event()
     lock = threading.Lock()
 
@@ -161,12 +149,7 @@ def main():
     stop.set()
     for t in background:
         t.join(STEP_TIMEOUT_S)
-    sys.stdout.flush()
-    if failures:
-        for what in failures:
-            print("py_fork: " + what, file=sys.stderr)
-        return 1
-    return 0
+    return checks.report("py_fork")
 
 
 if __name__ == "__main__":

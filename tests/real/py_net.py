@@ -41,6 +41,9 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+import checks
+from checks import fail
+
 N_REFUSED = 64
 N_TIMEOUTS = 100
 N_SENDALLS = 4
@@ -53,21 +56,6 @@ HTTP_THREADS = 64
 STEP_TIMEOUT_S = 20.0
 # A timeout must not end early; it may end late, on a busy machine by much.
 LATE_S = 2.0
-
-failures = []
-failures_lock = threading.Lock()
-
-
-def fail(what):
-    with failures_lock:
-        failures.append(what)
-
-
-def record_thread_exception(args):
-    """An exception that ends a thread is a failure of the run."""
-    fail("thread %s: %s: %s"
-         % (args.thread.name if args.thread else "?",
-            args.exc_type.__name__, args.exc_value))
 
 
 def error_name(e):
@@ -443,18 +431,13 @@ def http_section():
 
 
 def main():
-    threading.excepthook = record_thread_exception
+    checks.watch_threads()
     refused_section()
     timeout_section()
     poll_section()
     wake_section()
     http_section()
-    sys.stdout.flush()
-    if failures:
-        for what in failures:
-            print("py_net: " + what, file=sys.stderr)
-        return 1
-    return 0
+    return checks.report("py_net")
 
 
 if __name__ == "__main__":

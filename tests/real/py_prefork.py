@@ -31,6 +31,9 @@ import socket
 import sys
 import threading
 
+import checks
+from checks import fail
+
 ACCEPTORS = 4
 PARENT_THREADS = 4
 CLIENTS = 8
@@ -39,21 +42,6 @@ N_CONNECTIONS = 1600
 MAX_COUNT = 100
 # A hung step fails the run instead of hanging it.
 STEP_TIMEOUT_S = 20.0
-
-failures = []
-failures_lock = threading.Lock()
-
-
-def fail(what):
-    with failures_lock:
-        failures.append(what)
-
-
-def record_thread_exception(args):
-    """An exception that ends a thread is a failure of the run."""
-    fail("thread %s: %s: %s"
-         % (args.thread.name if args.thread else "?",
-            args.exc_type.__name__, args.exc_value))
 
 
 def serve(listener, answer):
@@ -97,7 +85,7 @@ def fork_child(body):
 
 
 def main():
-    threading.excepthook = record_thread_exception
+    checks.watch_threads()
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(N_CONNECTIONS)
@@ -157,12 +145,7 @@ def main():
         fail("children: %d blocking accepts failed with EAGAIN" % eagain)
     if nonblock:
         fail("child: %d reads of F_GETFL showed O_NONBLOCK" % nonblock)
-    sys.stdout.flush()
-    if failures:
-        for what in failures:
-            print("py_prefork: " + what, file=sys.stderr)
-        return 1
-    return 0
+    return checks.report("py_prefork")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,9 @@ import sys
 import threading
 import time
 
+import checks
+from checks import fail
+
 N_KILLERS = 10
 N_TICKS = 5
 N_TIMERS = 100
@@ -38,21 +41,6 @@ N_WAITERS = 100
 STEP_TIMEOUT_S = 20.0
 # A timeout must not end early; it may end late, on a busy machine by much.
 LATE_S = 2.0
-
-failures = []
-failures_lock = threading.Lock()
-
-
-def fail(what):
-    with failures_lock:
-        failures.append(what)
-
-
-def record_thread_exception(args):
-    """An exception that ends a thread is a failure of the run."""
-    fail("thread %s: %s: %s"
-         % (args.thread.name if args.thread else "?",
-            args.exc_type.__name__, args.exc_value))
 
 
 def join_all(threads, what):
@@ -234,17 +222,12 @@ def timeout_section():
 
 
 def main():
-    threading.excepthook = record_thread_exception
+    checks.watch_threads()
     kill_section()
     itimer_section()
     timer_section()
     timeout_section()
-    sys.stdout.flush()
-    if failures:
-        for what in failures:
-            print("py_signals: " + what, file=sys.stderr)
-        return 1
-    return 0
+    return checks.report("py_signals")
 
 
 if __name__ == "__main__":

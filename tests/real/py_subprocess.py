@@ -24,25 +24,13 @@ import subprocess
 import sys
 import threading
 
+import checks
+from checks import fail
+
 N_THREADS = 16
 RUNS_PER_THREAD = 4
 # A hung step fails the run instead of hanging it.
 STEP_TIMEOUT_S = 20.0
-
-failures = []
-failures_lock = threading.Lock()
-
-
-def fail(what):
-    with failures_lock:
-        failures.append(what)
-
-
-def record_thread_exception(args):
-    """An exception that ends a thread is a failure of the run."""
-    fail("thread %s: %s: %s"
-         % (args.thread.name if args.thread else "?",
-            args.exc_type.__name__, args.exc_value))
 
 
 def echo(text):
@@ -95,15 +83,10 @@ def parallel_section():
 
 
 def main():
-    threading.excepthook = record_thread_exception
+    checks.watch_threads()
     blocked_reader_section()
     parallel_section()
-    sys.stdout.flush()
-    if failures:
-        for what in failures:
-            print("py_subprocess: " + what, file=sys.stderr)
-        return 1
-    return 0
+    return checks.report("py_subprocess")
 
 
 if __name__ == "__main__":

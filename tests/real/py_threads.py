@@ -31,6 +31,9 @@ import sys
 import threading
 import time
 
+import checks
+from checks import fail
+
 N_CLIENTS = 200
 MIN_PAYLOAD = 64 * 1024
 MAX_PAYLOAD = 256 * 1024
@@ -42,22 +45,6 @@ STEP_TIMEOUT_S = 20.0
 
 HEADER = struct.Struct("!I")  # payload length, ahead of the payload
 MASK64 = (1 << 64) - 1
-
-failures = []
-failures_lock = threading.Lock()
-
-
-def fail(what):
-    with failures_lock:
-        failures.append(what)
-
-
-def record_thread_exception(args):
-    """An exception that ends a thread is a failure of the run, not only a
-    traceback on stderr."""
-    fail("thread %s: %s: %s"
-         % (args.thread.name if args.thread else "?",
-            args.exc_type.__name__, args.exc_value))
 
 
 def os_threads():
@@ -409,7 +396,7 @@ def sleep_section():
 
 
 def main():
-    threading.excepthook = record_thread_exception
+    checks.watch_threads()
     echo_section()
     lock_section()
     rlock_section()
@@ -418,12 +405,7 @@ def main():
     event_section()
     barrier_section()
     sleep_section()
-    sys.stdout.flush()
-    if failures:
-        for what in failures:
-            print("py_threads: " + what, file=sys.stderr)
-        return 1
-    return 0
+    return checks.report("py_threads")
 
 
 if __name__ == "__main__":
