@@ -11,7 +11,7 @@
  * Runs the tests one at a time (jobs = 1 unless --jobs says otherwise),
  * since the timing bounds assume the machine is not busy with other tests.
  */
-#include "diff_run.h"
+#include "diff_same.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -47,66 +47,28 @@ enum { SLEEP_MS = 300, MAX_SLEEP_WALL_MS = 2000 };
 
 static const int loops_2_1[] = {2, 1, 0};
 
-static void run_native(const char *prog, struct run *r)
-{
-    int rc;
-
-    cr_assert_eq(access(PYTHON3, X_OK), 0,
-                 "%s is missing: install python3 (scripts/test does)", PYTHON3);
-    rc = run_prog(prog, NULL, RUN_TIMEOUT_MS, r);
-    cr_assert_eq(rc, 0, "cannot start %s: %s", prog, strerror(-rc));
-}
-
-static void run_green(const char *prog, int loops, struct run *r)
-{
-    int rc = run_prog_green(prog, loops, RUN_TIMEOUT_MS, r);
-
-    cr_assert_eq(rc, 0, "cannot start %s green: %s (is %s built?)", prog,
-                 strerror(-rc), GREEN_LIB_PATH);
-}
-
 /*
- * Runs prog natively (which must exit 0) and then green with each
- * GREEN_LOOPS value of the 0-terminated list loops; each green run must
- * print the same stdout and end the same way. check_native and check_green,
- * if not NULL, get the native run and every green run for further
- * assertions.
+ * Runs the script prog natively (which must exit 0) and then green with
+ * GREEN_LOOPS 2 and 1: same stdout, same end (tests/diff_same.c).
+ * check_native and check_green, if not NULL, get the native run and every
+ * green run for further assertions.
  */
-static void same_as_native(const char *prog, const int *loops,
+static void same_as_native(const char *prog,
                            void (*check_native)(const struct run *native),
                            void (*check_green)(const struct run *green,
                                                int loops))
 {
-    struct run native, green;
-    char how[64], green_how[64];
+    struct diff_case c = {
+        .prog = prog,
+        .loops = loops_2_1,
+        .timeout_ms = RUN_TIMEOUT_MS,
+        .extra = check_green,
+        .native_extra = check_native,
+    };
 
-    run_native(prog, &native);
-    /* Criterion formats a message only when the assertion fails, so its
-     * arguments must not be what fills how. */
-    run_describe(&native, how, sizeof(how));
-    cr_assert(run_exited_with(&native, 0),
-              "%s natively: expected exit 0, got %s\nstderr:\n%.*s",
-              run_name(prog), how, SHOW, native.err);
-    if (check_native)
-        check_native(&native);
-    for (const int *n = loops; *n; n++) {
-        run_green(prog, *n, &green);
-        run_describe(&green, green_how, sizeof(green_how));
-        cr_expect(run_same_end(&native, &green),
-                  "%s, GREEN_LOOPS=%d: natively %s, green %s\n"
-                  "green stderr:\n%.*s",
-                  run_name(prog), *n, how, green_how, SHOW, green.err);
-        cr_expect_str_eq(green.out, native.out,
-                         "%s, GREEN_LOOPS=%d: stdout differs\n"
-                         "--- native\n%.*s--- green (%s)\n%.*s"
-                         "--- green stderr\n%.*s",
-                         run_name(prog), *n, SHOW, native.out, green_how, SHOW,
-                         green.out, SHOW, green.err);
-        if (check_green)
-            check_green(&green, *n);
-        run_free(&green);
-    }
-    run_free(&native);
+    cr_assert_eq(access(PYTHON3, X_OK), 0,
+                 "%s is missing: install python3 (scripts/test does)", PYTHON3);
+    diff_same(&c);
 }
 
 /* Natively every Python thread is an OS thread: the count the green bound
@@ -146,7 +108,7 @@ static void check_green_py_threads(const struct run *green, int loops)
 
 Test(diff_real, python_threads_run_as_native_on_few_os_threads, .timeout = 120)
 {
-    same_as_native(REAL_PY_THREADS, loops_2_1, check_native_py_threads,
+    same_as_native(REAL_PY_THREADS, check_native_py_threads,
                    check_green_py_threads);
 }
 
@@ -160,7 +122,7 @@ Test(diff_real, python_threads_run_as_native_on_few_os_threads, .timeout = 120)
 Test(diff_real, python_subprocess_closes_leave_parent_waiters_alone,
      .timeout = 90)
 {
-    same_as_native(REAL_PY_SUBPROCESS, loops_2_1, NULL, NULL);
+    same_as_native(REAL_PY_SUBPROCESS, NULL, NULL);
 }
 
 /*
@@ -172,7 +134,7 @@ Test(diff_real, python_subprocess_closes_leave_parent_waiters_alone,
 Test(diff_real, python_asyncio_loop_wakes_for_threads_and_signals,
      .timeout = 90)
 {
-    same_as_native(REAL_PY_ASYNCIO, loops_2_1, NULL, NULL);
+    same_as_native(REAL_PY_ASYNCIO, NULL, NULL);
 }
 
 /*
@@ -184,7 +146,7 @@ Test(diff_real, python_asyncio_loop_wakes_for_threads_and_signals,
 Test(diff_real, python_sockets_and_polls_from_threads_run_as_native,
      .timeout = 90)
 {
-    same_as_native(REAL_PY_NET, loops_2_1, NULL, NULL);
+    same_as_native(REAL_PY_NET, NULL, NULL);
 }
 
 /*
@@ -194,7 +156,7 @@ Test(diff_real, python_sockets_and_polls_from_threads_run_as_native,
  */
 Test(diff_real, python_signals_and_timed_waits_run_as_native, .timeout = 90)
 {
-    same_as_native(REAL_PY_SIGNALS, loops_2_1, NULL, NULL);
+    same_as_native(REAL_PY_SIGNALS, NULL, NULL);
 }
 
 /*
@@ -205,7 +167,7 @@ Test(diff_real, python_signals_and_timed_waits_run_as_native, .timeout = 90)
 Test(diff_real, python_fork_from_a_threaded_parent_runs_as_native,
      .timeout = 90)
 {
-    same_as_native(REAL_PY_FORK, loops_2_1, NULL, NULL);
+    same_as_native(REAL_PY_FORK, NULL, NULL);
 }
 
 /*
@@ -219,7 +181,7 @@ Test(diff_real, python_fork_from_a_threaded_parent_runs_as_native,
  */
 Test(diff_real, python_busy_poller_lets_other_threads_run, .timeout = 90)
 {
-    same_as_native(REAL_PY_BUSY_POLL, loops_2_1, NULL, NULL);
+    same_as_native(REAL_PY_BUSY_POLL, NULL, NULL);
 }
 
 /*
@@ -230,7 +192,7 @@ Test(diff_real, python_busy_poller_lets_other_threads_run, .timeout = 90)
  */
 Test(diff_real, python_unhooked_waits_let_other_threads_run, .timeout = 90)
 {
-    same_as_native(REAL_PY_BLOCKING, loops_2_1, NULL, NULL);
+    same_as_native(REAL_PY_BLOCKING, NULL, NULL);
 }
 
 /*
@@ -242,7 +204,7 @@ Test(diff_real, python_unhooked_waits_let_other_threads_run, .timeout = 90)
  */
 Test(diff_real, python_prefork_children_never_see_o_nonblock, .timeout = 90)
 {
-    same_as_native(REAL_PY_PREFORK, loops_2_1, NULL, NULL);
+    same_as_native(REAL_PY_PREFORK, NULL, NULL);
 }
 
 int main(int argc, char *argv[])

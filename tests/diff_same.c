@@ -49,6 +49,8 @@ void diff_same(const struct diff_case *c)
     cr_assert(run_exited_with(&native, c->expect),
               "%s natively: expected exit %d, got %s\nstderr:\n%.*s", name,
               c->expect, how, SHOW, native.err);
+    if (c->native_extra)
+        c->native_extra(&native);
     for (const int *n = c->loops; *n; n++) {
         rc = run_prog_green(c->prog, *n, c->timeout_ms, &green);
         cr_assert_eq(rc, 0, "cannot start %s green: %s (is %s built?)", c->prog,

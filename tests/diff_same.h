@@ -29,6 +29,8 @@ struct diff_case {
     int timeout_ms;   /* per run; the child is killed past it */
     /* If not NULL, gets every green run for further assertions. */
     void (*extra)(const struct run *green, int loops);
+    /* If not NULL, gets the native run for further assertions. */
+    void (*native_extra)(const struct run *native);
 };
 
 /* Runs c->prog natively and green and asserts that the runs agree. */
