@@ -12,6 +12,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 _Static_assert(sizeof(pthread_t) == sizeof(uintptr_t), "pthread_t size");
 
@@ -89,6 +92,21 @@ static int join_real(pthread_t thread, void **retval, int64_t deadline)
     return -rc;
 }
 
+/*
+ * Whether the OS thread behind id is gone from this process with its
+ * descriptor: in a forked child, the parent's other threads, whose stacks
+ * glibc may have unmapped. libuv's destructor joins its pool's threads at
+ * exit, in a child too, and glibc's join would fault on the descriptor.
+ */
+static bool gone_with_fork(pthread_t id)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t at = (uintptr_t)id & ~(uintptr_t)(page - 1);
+
+    return !g_runtime_running() &&
+           syscall(SYS_msync, at, page, MS_ASYNC) != 0 && errno == ENOMEM;
+}
+
 G_EXPORT int pthread_join(pthread_t thread, void **retval)
 {
     struct g_thread *self = hook_enter();
@@ -96,6 +114,8 @@ G_EXPORT int pthread_join(pthread_t thread, void **retval)
 
     if (t)
         return -g_thread_join(t, retval, G_NEVER);
+    if (!self && gone_with_fork(thread))
+        return 0; /* as if it had ended and been joined */
     if (!self)
         return real_pthread_join(thread, retval);
     return join_real(thread, retval, G_NEVER);

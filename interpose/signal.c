@@ -54,7 +54,6 @@ static void trampoline(int sig, siginfo_t *info, void *context)
     g_tls_in_handler--;
 }
 
-
 static bool is_handler(void (*h)(int))
 {
     return h != SIG_DFL && h != SIG_IGN && h != SIG_ERR;

@@ -286,6 +286,8 @@ void g_runtime_forked(void);
 /* Whether this OS thread is a worker outside its green threads (in its
  * scheduler, or in a handler that interrupted the scheduler). */
 bool g_in_scheduler(void);
+/* Whether the workers run (false before main, and in a forked child). */
+bool g_runtime_running(void);
 
 /* --- inline: the per-OS-thread current green thread --- */
 extern __thread struct g_thread *g_tls_self

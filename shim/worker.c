@@ -323,6 +323,11 @@ uintptr_t g_thread_os_thread(const struct g_thread *t)
     return (uintptr_t)t->worker->os_thread;
 }
 
+bool g_runtime_running(void)
+{
+    return g_runtime_live;
+}
+
 bool g_in_scheduler(void)
 {
     return g_tls_worker && !g_tls_self;

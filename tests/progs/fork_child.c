@@ -2,8 +2,10 @@
  * fork_child: fork() from a thread and from main. The child keeps running
  * the forking thread: it sleeps, creates and joins a thread, and exits with
  * a status its parent reads; a child whose forking thread simply returns
- * ends with status 0.
+ * ends with status 0. Last, a child forked after a name lookup (localhost,
+ * from /etc/hosts) exits with its status too.
  */
+#include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +58,24 @@ static void *forker(void *arg)
     return NULL;
 }
 
+/* Under libgreen that lookup runs on libuv's thread pool, whose threads
+ * the child's exit() joins (libuv's destructor) though it has none. */
+static void lookup_then_fork(void)
+{
+    struct addrinfo *ai;
+    int rc = getaddrinfo("localhost", "80", NULL, &ai);
+    pid_t pid;
+
+    printf("parent: localhost looked up: %s\n", rc == 0 ? "yes" : "no");
+    if (rc == 0)
+        freeaddrinfo(ai);
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0)
+        exit(7);
+    printf("parent: child after a lookup exited %d\n", wait_child(pid));
+}
+
 int main(void)
 {
     pthread_t t;
@@ -68,5 +88,6 @@ int main(void)
     if (pid == 0)
         child_work(8);
     printf("parent: child of main exited %d\n", wait_child(pid));
+    lookup_then_fork();
     return 0;
 }
