@@ -122,6 +122,7 @@ int (*real_close)(int fd);
 int (*real_close_range)(unsigned int first, unsigned int last, int flags);
 void (*real_closefrom)(int lowfd);
 int (*real_fclose)(FILE *f);
+FILE *(*real_fdopen)(int fd, const char *mode);
 int (*real_pclose)(FILE *f);
 int (*real_dup)(int fd);
 int (*real_dup2)(int fd, int fd2);
@@ -261,6 +262,7 @@ static const struct row table[] = {
     {"pipe2", NULL, (void **)&real_pipe2},
     {"close", NULL, (void **)&real_close},
     {"fclose", NULL, (void **)&real_fclose},
+    {"fdopen", NULL, (void **)&real_fdopen},
     {"pclose", NULL, (void **)&real_pclose},
     {"dup", NULL, (void **)&real_dup},
     {"dup2", NULL, (void **)&real_dup2},

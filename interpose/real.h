@@ -184,6 +184,7 @@ extern int (*real_close_range)(unsigned int first, unsigned int last,
                                int flags);
 extern void (*real_closefrom)(int lowfd);
 extern int (*real_fclose)(FILE *f);
+extern FILE *(*real_fdopen)(int fd, const char *mode);
 extern int (*real_pclose)(FILE *f);
 extern int (*real_dup)(int fd);
 extern int (*real_dup2)(int fd, int fd2);

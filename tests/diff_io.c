@@ -63,6 +63,15 @@ Test(diff_io, socket_pipe_eventfd_calls_and_flags_answer_as_native,
         .prog = PROG_IO_CALLS, .loops = loops_2, .timeout_ms = RUN_TIMEOUT_MS});
 }
 
+/* fgets on an fdopen()ed socket parks instead of blocking its worker: 40
+ * threads on one OS thread hang otherwise. */
+Test(diff_io, fdopen_streams_on_sockets_wait_green, .timeout = 70)
+{
+    diff_same(&(struct diff_case){.prog = PROG_IO_FDOPEN,
+                                  .loops = loops_2_1,
+                                  .timeout_ms = RUN_TIMEOUT_MS});
+}
+
 /* Short reads followed by the end of file, one worker and two. */
 Test(diff_io, tcp_reader_sees_the_end_of_file_behind_short_reads,
      .timeout = 70)

@@ -1,0 +1,80 @@
+/*
+ * interpose/stdio.c: fdopen.
+ *
+ * A stream reads and writes its fd inside libc, where no hook sees the
+ * calls: fgets on an fdopen()ed socket, the way many old servers read a
+ * request line, would block its worker until the client spoke. So fdopen
+ * of a socket, pipe or terminal makes the stream with fopencookie, whose
+ * reads and writes call read and write, our hooks: a green thread parks
+ * there like any other. fileno() still gives the fd (the stream's _fileno
+ * is set), and fclose closes it. Regular files keep glibc's own streams.
+ * Streams libc makes itself (stdin on a socket under inetd, popen) are
+ * still glibc's.
+ */
+#include "interpose/interpose.h"
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim/fd.h"
+
+static int fd_of(void *cookie)
+{
+    return (int)(intptr_t)cookie;
+}
+
+static ssize_t stream_read(void *cookie, char *buf, size_t len)
+{
+    return read(fd_of(cookie), buf, len);
+}
+
+static ssize_t stream_write(void *cookie, const char *buf, size_t len)
+{
+    return write(fd_of(cookie), buf, len);
+}
+
+/* fclose has forgotten the fd already (io_fd.c): the real close. */
+static int stream_close(void *cookie)
+{
+    return real_close(fd_of(cookie));
+}
+
+/* Whether the stream mode suits the fd's access mode, as glibc checks. */
+static bool mode_fits(int fd, const char *mode)
+{
+    int flags = real_fcntl(fd, F_GETFL);
+    int access = flags & O_ACCMODE;
+    bool reads = mode[0] == 'r' || strchr(mode, '+');
+    bool writes = mode[0] != 'r' || strchr(mode, '+');
+
+    if (flags < 0)
+        return false; /* EBADF from fcntl */
+    if ((reads && access == O_WRONLY) || (writes && access == O_RDONLY)) {
+        errno = EINVAL;
+        return false;
+    }
+    return true;
+}
+
+G_EXPORT FILE *fdopen(int fd, const char *mode)
+{
+    static const cookie_io_functions_t io = {
+        .read = stream_read,
+        .write = stream_write,
+        .close = stream_close,
+    };
+    FILE *f;
+
+    hook_enter();
+    if (!mode || !strchr("rwa", mode[0]) || g_fd_kind(fd) == G_FD_FILE)
+        return real_fdopen(fd, mode);
+    if (!mode_fits(fd, mode))
+        return NULL;
+    f = fopencookie((void *)(intptr_t)fd, mode, io);
+    if (f)
+        f->_fileno = fd;
+    return f;
+}
