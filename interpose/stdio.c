@@ -31,9 +31,13 @@ static ssize_t stream_read(void *cookie, char *buf, size_t len)
     return read(fd_of(cookie), buf, len);
 }
 
+/* A short count marks the stream's error; fopencookie wants no negative
+ * one (errno says what failed). */
 static ssize_t stream_write(void *cookie, const char *buf, size_t len)
 {
-    return write(fd_of(cookie), buf, len);
+    ssize_t n = write(fd_of(cookie), buf, len);
+
+    return n < 0 ? 0 : n;
 }
 
 /* fclose has forgotten the fd already (io_fd.c): the real close. */
