@@ -9,13 +9,16 @@
  *    fgets that blocked its worker would hang the run.
  * 2. fileno gives the stream's fd; fclose closes it.
  * 3. fdopen for reading on a pipe's write end fails with EINVAL.
- * 4. A stream on a regular file still seeks.
+ * 4. A write to a socket whose peer has gone: fflush fails with EPIPE
+ *    (SIGPIPE ignored) and the stream's error flag is set.
+ * 5. A stream on a regular file still seeks.
  *
  * Prints what it checked; exits 1 on a mismatch.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +112,25 @@ static void wrong_mode_fails(void)
     close(p[1]);
 }
 
+static void write_to_a_gone_peer_fails(void)
+{
+    int sv[2];
+    FILE *f;
+    int rc;
+
+    signal(SIGPIPE, SIG_IGN);
+    check_errno(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), "socketpair");
+    close(sv[1]);
+    f = fdopen(sv[0], "w");
+    check(f != NULL, "fdopen of a socket");
+    fputs("nobody reads this\n", f);
+    errno = 0;
+    rc = fflush(f);
+    printf("fflush to a gone peer: %s, %s, error flag %s\n",
+           rc == EOF ? "EOF" : "0", ename(errno), ferror(f) ? "set" : "clear");
+    fclose(f);
+}
+
 static void files_still_seek(void)
 {
     char path[] = "/tmp/io_fdopen.XXXXXX";
@@ -132,6 +154,7 @@ int main(void)
 {
     line_exchanges();
     wrong_mode_fails();
+    write_to_a_gone_peer_fails();
     files_still_seek();
     return 0;
 }
