@@ -160,10 +160,19 @@ static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
 
     switch (cmd) {
     case F_GETFL: {
-        /* The program's O_NONBLOCK, not a green thread's span of it (in
-         * this process, or in the parent of a forked child). */
-        int nonblock = g_fd_program_nonblock(fd);
+        int nonblock;
 
+        /* Here, the fd's lock keeps out our green threads' spans of
+         * O_NONBLOCK (g_fd_nonblocking), and the kernel's answer is the
+         * program's. A forked child cannot take its parent's lock: it
+         * reports the flag from the fd table, which came with the fork. */
+        if (g_runtime_running()) {
+            g_fd_lock(fd);
+            rc = real(fd, cmd, arg);
+            g_fd_unlock(fd);
+            return rc;
+        }
+        nonblock = g_fd_program_nonblock(fd);
         rc = real(fd, cmd, arg);
         if (rc >= 0 && nonblock >= 0)
             rc = nonblock ? rc | O_NONBLOCK : rc & ~O_NONBLOCK;

@@ -40,16 +40,24 @@ static void *helper(void *arg)
     return NULL;
 }
 
-/* May park. fn(arg) on a new detached OS thread that takes no signals, or
+/*
+ * May park. fn(arg) on a new detached OS thread that takes no signals, or
  * right here if none can be made (blocking the worker, as the call blocks
- * a thread natively). Not cancellable: fn's arguments are on our stack. */
-static void run_on_helper(void (*fn)(void *), void *arg)
+ * a thread natively). As a cancellation point (cancel_point), it acts on a
+ * cancel only before the call and after it: fn's arguments are on our
+ * stack, so the wait itself cannot end early.
+ */
+static void run_on_helper(void (*fn)(void *), void *arg, bool cancel_point)
 {
     struct helper_call c = {.fn = fn, .arg = arg};
     pthread_attr_t attr;
     sigset_t all;
     pthread_t t;
+    int cancel_state;
 
+    if (cancel_point)
+        pthread_testcancel();
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     g_sem_init(&c.done, false, 0);
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -62,6 +70,9 @@ static void run_on_helper(void (*fn)(void *), void *arg)
         while (g_sem_wait(&c.done, G_NEVER) != 0)
             ;
     pthread_attr_destroy(&attr);
+    pthread_setcancelstate(cancel_state, NULL);
+    if (cancel_point)
+        pthread_testcancel();
 }
 
 struct wait4_call {
@@ -87,7 +98,7 @@ G_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *usage)
 
     if (!hook_enter() || (options & WNOHANG))
         return real_wait4(pid, status, options, usage);
-    run_on_helper(run_wait4, &c);
+    run_on_helper(run_wait4, &c, true);
     if (c.rc < 0)
         errno = c.err;
     return c.rc;
@@ -126,7 +137,7 @@ G_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
 
     if (!hook_enter() || (options & WNOHANG))
         return real_waitid((int)type, id, info, options);
-    run_on_helper(run_waitid, &c);
+    run_on_helper(run_waitid, &c, true);
     if (c.rc < 0)
         errno = c.err;
     return c.rc;
@@ -153,7 +164,7 @@ G_EXPORT int flock(int fd, int op)
 
     if (!hook_enter() || (op & LOCK_NB) || (op & LOCK_UN))
         return real_flock(fd, op);
-    run_on_helper(run_flock, &c);
+    run_on_helper(run_flock, &c, false);
     if (c.rc < 0)
         errno = c.err;
     return c.rc;
