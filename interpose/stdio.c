@@ -40,6 +40,18 @@ static ssize_t stream_write(void *cookie, const char *buf, size_t len)
     return n < 0 ? 0 : n;
 }
 
+/* Sockets, pipes and terminals do not seek: ESPIPE, as glibc's own
+ * streams say. */
+static int stream_seek(void *cookie, off64_t *pos, int whence)
+{
+    off64_t at = lseek64(fd_of(cookie), *pos, whence);
+
+    if (at < 0)
+        return -1;
+    *pos = at;
+    return 0;
+}
+
 /* fclose has forgotten the fd already (io_fd.c): the real close. */
 static int stream_close(void *cookie)
 {
@@ -68,6 +80,7 @@ G_EXPORT FILE *fdopen(int fd, const char *mode)
     static const cookie_io_functions_t io = {
         .read = stream_read,
         .write = stream_write,
+        .seek = stream_seek,
         .close = stream_close,
     };
     FILE *f;
@@ -78,7 +91,12 @@ G_EXPORT FILE *fdopen(int fd, const char *mode)
     if (!mode_fits(fd, mode))
         return NULL;
     f = fopencookie((void *)(intptr_t)fd, mode, io);
-    if (f)
-        f->_fileno = fd;
+    if (!f)
+        return NULL;
+    f->_fileno = fd;
+    /* glibc line-buffers a stream on a terminal, which it sees by fstat;
+     * a cookie stream has no fd to look at. */
+    if (isatty(fd))
+        setvbuf(f, NULL, _IOLBF, 0);
     return f;
 }

@@ -11,12 +11,18 @@
  * 3. fdopen for reading on a pipe's write end fails with EINVAL.
  * 4. A write to a socket whose peer has gone: fflush fails with EPIPE
  *    (SIGPIPE ignored) and the stream's error flag is set.
- * 5. A stream on a regular file still seeks.
+ * 5. A stream on a regular file still seeks; one on a pipe says ESPIPE.
+ * 6. A stream on a terminal is line-buffered: a line reaches the terminal
+ *    without fflush.
  *
  * Prints what it checked; exits 1 on a mismatch.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -150,11 +156,53 @@ static void files_still_seek(void)
     fclose(f);
 }
 
+static void pipes_do_not_seek(void)
+{
+    int p[2];
+    FILE *f;
+    long at;
+    int rc;
+
+    check_errno(pipe(p), "pipe");
+    f = fdopen(p[0], "r");
+    check(f != NULL, "fdopen of a pipe");
+    errno = 0;
+    at = ftell(f);
+    printf("ftell on a pipe: %ld, %s\n", at, ename(errno));
+    errno = 0;
+    rc = fseek(f, 0, SEEK_SET);
+    printf("fseek on a pipe: %d, %s\n", rc, ename(errno));
+    fclose(f);
+    close(p[1]);
+}
+
+static void terminals_get_each_line(void)
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    struct pollfd p = {.fd = master, .events = POLLIN};
+    FILE *f;
+    int term;
+
+    check(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0,
+          "a pseudo-terminal");
+    term = open(ptsname(master), O_RDWR | O_NOCTTY);
+    check(term >= 0, "open the terminal");
+    f = fdopen(term, "w");
+    check(f != NULL, "fdopen of a terminal");
+    fputs("a line\n", f);
+    printf("a line reached the terminal unflushed: %s\n",
+           poll(&p, 1, 1000) == 1 ? "yes" : "no");
+    fclose(f);
+    close(master);
+}
+
 int main(void)
 {
     line_exchanges();
     wrong_mode_fails();
     write_to_a_gone_peer_fails();
     files_still_seek();
+    pipes_do_not_seek();
+    terminals_get_each_line();
     return 0;
 }

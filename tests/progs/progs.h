@@ -114,6 +114,8 @@ static inline const char *ename(int e)
         return "EPERM";
     case EPIPE:
         return "EPIPE";
+    case ESPIPE:
+        return "ESPIPE";
     case ERANGE:
         return "ERANGE";
     case ESRCH:
