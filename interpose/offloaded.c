@@ -11,6 +11,11 @@
  * the program pleases (a child's life, another lock holder's), and would
  * hold its few threads; and a pool started before a fork() is joined by
  * libuv's destructor in a child that exits, where its threads are gone.
+ *
+ * A signal cannot end such a wait with EINTR (it reaches the worker, not
+ * the helper). So a program with one green thread, which blocks nobody by
+ * waiting in its worker, keeps the real call: the old timeout pattern,
+ * alarm() then waitpid() or flock() and EINTR, works there as natively.
  */
 #include "interpose/interpose.h"
 
@@ -96,7 +101,7 @@ G_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *usage)
 {
     struct wait4_call c = {pid, status, options, usage, 0, 0};
 
-    if (!hook_enter() || (options & WNOHANG))
+    if (!hook_enter() || (options & WNOHANG) || g_threads_alive() < 2)
         return real_wait4(pid, status, options, usage);
     run_on_helper(run_wait4, &c, true);
     if (c.rc < 0)
@@ -135,7 +140,7 @@ G_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
 {
     struct waitid_call c = {type, id, info, options, 0, 0};
 
-    if (!hook_enter() || (options & WNOHANG))
+    if (!hook_enter() || (options & WNOHANG) || g_threads_alive() < 2)
         return real_waitid((int)type, id, info, options);
     run_on_helper(run_waitid, &c, true);
     if (c.rc < 0)
@@ -162,7 +167,7 @@ G_EXPORT int flock(int fd, int op)
 {
     struct flock_call c = {fd, op, 0, 0};
 
-    if (!hook_enter() || (op & LOCK_NB) || (op & LOCK_UN))
+    if (!hook_enter() || (op & (LOCK_NB | LOCK_UN)) || g_threads_alive() < 2)
         return real_flock(fd, op);
     run_on_helper(run_flock, &c, false);
     if (c.rc < 0)

@@ -288,6 +288,8 @@ void g_runtime_forked(void);
 bool g_in_scheduler(void);
 /* Whether the workers run (false before main, and in a forked child). */
 bool g_runtime_running(void);
+/* How many green threads are alive now (shim/thread.c). */
+long g_threads_alive(void);
 
 /* --- inline: the per-OS-thread current green thread --- */
 extern __thread struct g_thread *g_tls_self

@@ -33,6 +33,11 @@ static void note_alive(long n)
         ;
 }
 
+long g_threads_alive(void)
+{
+    return atomic_load_explicit(&live, memory_order_relaxed);
+}
+
 long g_thread_peak(void)
 {
     return atomic_load_explicit(&peak, memory_order_relaxed);

@@ -2,11 +2,15 @@
  * fork_child: fork() from a thread and from main. The child keeps running
  * the forking thread: it sleeps, creates and joins a thread, and exits with
  * a status its parent reads; a child whose forking thread simply returns
- * ends with status 0. Last, a child forked after a name lookup (localhost,
- * from /etc/hosts) exits with its status too.
+ * ends with status 0. Then a child forked after a name lookup (localhost,
+ * from /etc/hosts) exits with its status too. Last, the old timeout
+ * pattern: alarm(), then waitpid() ends with EINTR when the alarm's
+ * handler (without SA_RESTART) runs, and the parent kills the child.
  */
+#include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -76,6 +80,35 @@ static void lookup_then_fork(void)
     printf("parent: child after a lookup exited %d\n", wait_child(pid));
 }
 
+static void on_alarm(int sig)
+{
+    (void)sig;
+}
+
+static void wait_with_a_timeout(void)
+{
+    struct sigaction act = {.sa_handler = on_alarm};
+    pid_t pid;
+    int status, rc;
+
+    sigemptyset(&act.sa_mask);
+    sigaction(SIGALRM, &act, NULL); /* no SA_RESTART */
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        sleep(5);
+        exit(0);
+    }
+    alarm(1);
+    rc = waitpid(pid, &status, 0);
+    printf("parent: waitpid past the alarm: %s\n",
+           rc < 0 && errno == EINTR ? "EINTR" : "something else");
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    printf("parent: the child was killed: %s\n",
+           WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ? "yes" : "no");
+}
+
 int main(void)
 {
     pthread_t t;
@@ -89,5 +122,6 @@ int main(void)
         child_work(8);
     printf("parent: child of main exited %d\n", wait_child(pid));
     lookup_then_fork();
+    wait_with_a_timeout();
     return 0;
 }
