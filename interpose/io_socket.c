@@ -113,12 +113,14 @@ static long try_accept(void *arg)
  * child, which shares the description. An EAGAIN on a listener the
  * program has blocking (and without a timeout) is that span's, not the
  * program's: wait for a connection and try again, as the blocking call
- * would have.
+ * would have, and end with EINTR where it would have: when a handler set
+ * without SA_RESTART ran meanwhile. A cancellation point, as accept is.
  */
 static int accept_plain(int fd, struct sockaddr *addr, socklen_t *addrlen,
                         int flags)
 {
     for (;;) {
+        unsigned interrupts = g_tls_interrupts;
         int rc = real_accept4(fd, addr, addrlen, flags);
         struct pollfd p = {.fd = fd, .events = POLLIN};
 
@@ -126,7 +128,11 @@ static int accept_plain(int fd, struct sockaddr *addr, socklen_t *addrlen,
             g_fd_has_rcvtimeo(fd))
             return rc;
         /* Raw: libc's poll is our own hook. */
-        syscall(SYS_poll, &p, 1, -1);
+        if (syscall(SYS_ppoll, &p, 1, NULL, NULL, 0) < 0 && errno == EINTR) {
+            pthread_testcancel();
+            if (g_tls_interrupts != interrupts)
+                return -1; /* errno is EINTR */
+        }
     }
 }
 

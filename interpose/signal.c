@@ -37,6 +37,7 @@ static struct {
     _Atomic(void *) handler;
     _Atomic bool siginfo;
     _Atomic bool added_siginfo;
+    _Atomic bool restart; /* SA_RESTART: calls go on after the handler */
 } programs[_NSIG];
 
 /* Every handler is called with three arguments: the x86-64 calling
@@ -51,6 +52,8 @@ static void trampoline(int sig, siginfo_t *info, void *context)
     handler = atomic_load_explicit(&programs[sig].handler,
                                    memory_order_acquire);
     handler(sig, info, context);
+    if (!atomic_load_explicit(&programs[sig].restart, memory_order_relaxed))
+        g_tls_interrupts++;
     g_tls_in_handler--;
 }
 
@@ -106,6 +109,9 @@ G_EXPORT int sigaction(int sig, const struct sigaction *act,
                                   memory_order_relaxed);
             atomic_store_explicit(&programs[sig].added_siginfo,
                                   !(act->sa_flags & SA_SIGINFO),
+                                  memory_order_relaxed);
+            atomic_store_explicit(&programs[sig].restart,
+                                  (act->sa_flags & SA_RESTART) != 0,
                                   memory_order_relaxed);
         } else { /* SIGKILL, glibc's own: the kernel kept its own */
             atomic_store_explicit(&programs[sig].handler, handler,

@@ -17,6 +17,7 @@ __thread struct g_worker *g_tls_worker
 __thread const char *g_tls_call __attribute__((tls_model("initial-exec")));
 __thread int g_tls_in_handler __attribute__((tls_model("initial-exec")));
 __thread sigset_t g_tls_mask_before_handler;
+__thread unsigned g_tls_interrupts __attribute__((tls_model("initial-exec")));
 
 int64_t g_now(void)
 {

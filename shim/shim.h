@@ -304,6 +304,12 @@ extern __thread const char *g_tls_call
 extern __thread int g_tls_in_handler
     __attribute__((tls_model("initial-exec")));
 
+/* Handlers set without SA_RESTART that have run on this OS thread: a call
+ * that waits its own way (not in the kernel) tells by it whether a signal
+ * should have ended it with EINTR. */
+extern __thread unsigned g_tls_interrupts
+    __attribute__((tls_model("initial-exec")));
+
 /* The signal mask before the outermost handler running on this OS thread
  * (interpose/signal.c saves it), for a thread that exits inside the
  * handler (g_thread_exit). */
