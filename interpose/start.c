@@ -8,6 +8,7 @@
  * process's first thread, before and as main().
  */
 #include "interpose/interpose.h"
+#include "shim/fd.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -28,6 +29,11 @@ static void *run_main(void *arg)
 static void forked_child(void)
 {
     g_runtime_forked();
+}
+
+static void forked_parent(void)
+{
+    g_fd_forked();
 }
 
 /*
@@ -54,7 +60,7 @@ static int green_main(int argc, char **argv, char **envp)
     program.argv = argv;
     program.envp = envp;
     g_config_load();
-    pthread_atfork(NULL, NULL, forked_child);
+    pthread_atfork(NULL, forked_parent, forked_child);
     if (g_config.stats)
         atexit(g_stats_report);
     g_runtime_run(run_main, NULL);

@@ -104,6 +104,10 @@ long g_fd_nonblocking(int fd, long (*call)(void *), void *arg, bool *blocking);
 /* Whether the program has fd's description in blocking mode; takes the
  * lock. */
 bool g_fd_blocking(int fd);
+/* In the parent, after fork(): every description is the child's too, which
+ * may change its flags where no hook of ours sees it, so what the table
+ * knows of them is forgotten (the kernel is asked again). */
+void g_fd_forked(void);
 /*
  * What the program last set of fd's O_NONBLOCK (1 set, 0 clear), if this
  * process made the description and saw every change since; else -1. Read

@@ -142,6 +142,17 @@ void g_fd_accepted(int fd, int listener, bool nonblock)
                                  memory_order_relaxed);
 }
 
+void g_fd_forked(void)
+{
+    for (unsigned i = 0; i < G_FD_CHUNKS; i++) {
+        struct g_fd *chunk =
+            atomic_load_explicit(&chunks[i], memory_order_acquire);
+
+        for (unsigned j = 0; chunk && j < G_FD_CHUNK; j++)
+            atomic_store_explicit(&chunk[j].mode, 0, memory_order_relaxed);
+    }
+}
+
 void g_fd_forget(int fd)
 {
     struct g_fd *rec = g_fd_record(fd, false);

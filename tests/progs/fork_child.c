@@ -5,9 +5,12 @@
  * ends with status 0. Then a child forked after a name lookup (localhost,
  * from /etc/hosts) exits with its status too. Last, the old timeout
  * pattern: alarm(), then waitpid() ends with EINTR when the alarm's
- * handler (without SA_RESTART) runs, and the parent kills the child.
+ * handler (without SA_RESTART) runs, and the parent kills the child. And a
+ * child that makes a pipe the parent shares non-blocking: the parent's
+ * F_GETFL shows it, and its read says EAGAIN instead of waiting.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -80,6 +83,31 @@ static void lookup_then_fork(void)
     printf("parent: child after a lookup exited %d\n", wait_child(pid));
 }
 
+static void child_sets_o_nonblock(void)
+{
+    int p[2], status;
+    char c;
+    pid_t pid;
+    ssize_t n;
+
+    if (pipe(p) != 0)
+        exit(1);
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
+        _exit(0);
+    }
+    waitpid(pid, &status, 0);
+    printf("parent: F_GETFL after the child's F_SETFL: %s\n",
+           fcntl(p[0], F_GETFL) & O_NONBLOCK ? "O_NONBLOCK" : "blocking");
+    n = read(p[0], &c, 1);
+    printf("parent: read of the empty pipe: %s\n",
+           n < 0 && errno == EAGAIN ? "EAGAIN" : "something else");
+    close(p[0]);
+    close(p[1]);
+}
+
 static void on_alarm(int sig)
 {
     (void)sig;
@@ -123,5 +151,6 @@ int main(void)
     printf("parent: child of main exited %d\n", wait_child(pid));
     lookup_then_fork();
     wait_with_a_timeout();
+    child_sets_o_nonblock();
     return 0;
 }
