@@ -105,12 +105,13 @@ long g_fd_nonblocking(int fd, long (*call)(void *), void *arg, bool *blocking);
  * lock. */
 bool g_fd_blocking(int fd);
 /* In the parent, after fork(): every description is the child's too, which
- * may change its flags where no hook of ours sees it, so what the table
- * knows of them is forgotten (the kernel is asked again). */
+ * may change its flags where no hook of ours sees it, so the parent asks
+ * the kernel from now on (G_MODE_FORKED). */
 void g_fd_forked(void);
 /*
  * What the program last set of fd's O_NONBLOCK (1 set, 0 clear), if this
- * process made the description and saw every change since; else -1. Read
+ * process made the description and saw every change since (in a parent,
+ * made after its last fork()); else -1. Read
  * without the lock, by plain threads and forked children, whose real flags
  * may show a green thread's span of O_NONBLOCK (g_fd_nonblocking) in this
  * process or, for a child, in its parent.

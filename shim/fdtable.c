@@ -149,7 +149,8 @@ void g_fd_forked(void)
             atomic_load_explicit(&chunks[i], memory_order_acquire);
 
         for (unsigned j = 0; chunk && j < G_FD_CHUNK; j++)
-            atomic_store_explicit(&chunk[j].mode, 0, memory_order_relaxed);
+            atomic_fetch_or_explicit(&chunk[j].mode, G_MODE_FORKED,
+                                     memory_order_relaxed);
     }
 }
 
@@ -270,7 +271,8 @@ int g_fd_program_nonblock(int fd)
 {
     uint8_t mode = mode_of(fd);
 
-    if (!(mode & G_MODE_KNOWN))
+    if (!(mode & G_MODE_KNOWN) ||
+        ((mode & G_MODE_FORKED) && g_runtime_live))
         return -1;
     return (mode & G_MODE_NONBLOCK) != 0;
 }
@@ -286,7 +288,7 @@ bool g_fd_blocking(int fd)
     uint8_t mode = mode_of(fd);
     long flags;
 
-    if (mode & G_MODE_KNOWN)
+    if ((mode & (G_MODE_KNOWN | G_MODE_FORKED)) == G_MODE_KNOWN)
         return !(mode & G_MODE_NONBLOCK);
     /* The raw call: libc's fcntl is our own hook. */
     g_fd_lock(fd);

@@ -41,6 +41,10 @@ enum g_fd_mode {
     G_MODE_NONBLOCK = 2, /* O_NONBLOCK is set */
     G_MODE_RCVTIMEO = 4, /* SO_RCVTIMEO is not zero */
     G_MODE_SNDTIMEO = 8, /* SO_SNDTIMEO is not zero */
+    G_MODE_FORKED = 16,  /* made before a fork(): a child may change the
+                            flags where we do not see it, so the parent
+                            asks the kernel; a child still trusts the
+                            copy it got of the rest */
 };
 
 /* The record of fd, mapping its chunk if create; NULL if fd is out of
