@@ -171,35 +171,34 @@ G_EXPORT void (*__sysv_signal(int sig, void (*h)(int)))(int)
  * they nest, the jump buffer does not tell; all of them is the common case
  * (a handler jumps back to the program's main loop).
  */
-G_EXPORT _Noreturn void siglongjmp(sigjmp_buf env, int val)
+static void end_handlers(void)
 {
     if (__builtin_expect(!g_real_ready, 0))
         g_real_init();
     g_tls_in_handler = 0;
+}
+
+G_EXPORT _Noreturn void siglongjmp(sigjmp_buf env, int val)
+{
+    end_handlers();
     real_siglongjmp(env, val);
 }
 
 G_EXPORT _Noreturn void longjmp(jmp_buf env, int val)
 {
-    if (__builtin_expect(!g_real_ready, 0))
-        g_real_init();
-    g_tls_in_handler = 0;
+    end_handlers();
     real_longjmp(env, val);
 }
 
 G_EXPORT _Noreturn void _longjmp(jmp_buf env, int val)
 {
-    if (__builtin_expect(!g_real_ready, 0))
-        g_real_init();
-    g_tls_in_handler = 0;
+    end_handlers();
     real__longjmp(env, val);
 }
 
 /* _FORTIFY_SOURCE's longjmp. */
 G_EXPORT _Noreturn void __longjmp_chk(jmp_buf env, int val)
 {
-    if (__builtin_expect(!g_real_ready, 0))
-        g_real_init();
-    g_tls_in_handler = 0;
+    end_handlers();
     real___longjmp_chk(env, val);
 }

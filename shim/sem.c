@@ -111,22 +111,18 @@ static void owe(struct g_sem *s)
     for (int i = 0; i < OWED_MAX; i++) {
         uint64_t e = atomic_load_explicit(&owed[i], memory_order_relaxed);
 
-        if ((e & ~(uint64_t)0xffff) == key && (e & 0xffff) < 0xffff) {
-            atomic_store_explicit(&owed[i], e + 1, memory_order_relaxed);
-            break;
-        }
-        if (e == 0) {
-            atomic_store_explicit(&owed[i], key + 1, memory_order_relaxed);
-            break;
-        }
-        if (i == OWED_MAX - 1) {
-            fprintf(stderr, "libgreen: sem_post from signal handlers nested "
-                            "more than %d deep in semaphore locks\n",
-                    OWED_MAX);
-            abort();
+        if (e == 0 ||
+            ((e & ~(uint64_t)0xffff) == key && (e & 0xffff) < 0xffff)) {
+            atomic_store_explicit(&owed[i], (e ? e : key) + 1,
+                                  memory_order_relaxed);
+            atomic_fetch_add_explicit(&owed_posts, 1, memory_order_relaxed);
+            return;
         }
     }
-    atomic_fetch_add_explicit(&owed_posts, 1, memory_order_relaxed);
+    fprintf(stderr, "libgreen: sem_post from signal handlers nested more "
+                    "than %d deep in semaphore locks\n",
+            OWED_MAX);
+    abort();
 }
 
 /* Once out of s's lock: make the posts our handlers owe s. */

@@ -186,7 +186,7 @@ Test(diff_real, python_busy_poller_lets_other_threads_run, .timeout = 90)
 
 /*
  * Waits that another thread of the process ends: waitpid (Popen.wait, and
- * asyncio's child watcher thread) and flock. They run on the thread pool
+ * asyncio's child watcher thread) and flock. They run on helper threads
  * (interpose/offloaded.c); in the worker they would block it, and with it
  * the thread that ends the wait (see tests/real/py_blocking.py).
  */
