@@ -66,6 +66,12 @@ static inline struct g_thread *green_of(pthread_t id)
     return g_thread_from_id((uintptr_t)id);
 }
 
+/* interpose/signal.c: put our trampoline in for the signals of set whose
+ * disposition is SIG_DFL, before a green thread blocks them; and, before
+ * the workers start, make the process's mask main()'s. */
+void g_signals_hide(uint64_t set);
+void g_signals_start(void);
+
 /* interpose/pthread_mutex.c: lock and unlock any mutex the program has,
  * ours or glibc-only, as pthread_mutex_lock would; positive errors. */
 int g_hook_mutex_lock(pthread_mutex_t *m, int64_t deadline);

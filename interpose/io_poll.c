@@ -6,13 +6,15 @@
  * call, so sets, counts and revents are exactly the kernel's), and if
  * nothing is ready and time is left, park until one of the fds reports an
  * event (an epoll fd reports when its own list has one), then look again.
- * Regular files are always ready, so the first look returns them. The
- * signal mask of ppoll/pselect/epoll_pwait is not applied: signals go to the
- * worker OS thread, not to a green thread (ARCHITECTURE.md). Runs on any
- * thread.
+ * Regular files are always ready, so the first look returns them. A signal
+ * handled on the thread ends the wait with EINTR, as natively (these calls
+ * never restart); the signal mask of ppoll, pselect and epoll_pwait is the
+ * thread's for the span of the call, so a signal it unblocks, pending or
+ * arriving, ends it. Runs on any thread.
  */
 #include "interpose/io.h"
 
+#include <string.h>
 #include <sys/mman.h>
 
 /* Interest lists of select() kept on the stack; more are mapped. */
@@ -37,29 +39,62 @@ static int returned_at_once(int rc)
 }
 
 /* May park. Look until something is ready or deadline (0: look once;
- * G_NEVER: no limit) has passed, waiting on fds[0..n) between looks. */
+ * G_NEVER: no limit) has passed, waiting on fds[0..n) between looks, or
+ * until a handler has run on the thread (-1, EINTR). masked: the call's
+ * own mask is in force, and pending signals it lets through end it. */
 static int look_until(look_fn look, void *arg, const struct pollfd *fds,
-                      int n, int64_t deadline)
+                      int n, int64_t deadline, bool masked)
 {
+    struct g_thread *self = g_self();
     bool waited = false;
 
+    if (!masked && g_sig_due(self))
+        g_sig_deliver(self); /* what came before the call */
     for (;;) {
         int rc = look(arg), w;
         int64_t now;
 
         if (rc != 0 || deadline == 0 || (now = g_now()) >= deadline)
             return waited ? rc : returned_at_once(rc);
+        if (masked && !waited && (g_sig_deliver(self) & G_SIG_RAN))
+            return (int)g_ret(-EINTR);
         waited = true;
         w = g_wait_fds(fds, n, deadline);
+        if (w == -EINTR && !g_sig_restart(self, false))
+            return (int)g_ret(-EINTR);
         /* An fd the epoll refuses (EPERM), or no room to watch it
          * (ENOSPC, ENOMEM): look again after a nap. */
-        if (w < 0 && w != -ETIMEDOUT && w != -EBADF && w != -ECANCELED)
+        if (w < 0 && w != -ETIMEDOUT && w != -EBADF && w != -ECANCELED &&
+            w != -EINTR)
             w = g_sleep_until(deadline - now < NAP_NS ? deadline
                                                       : now + NAP_NS);
         if (w == -ECANCELED)
-            g_cancel_act(g_self());
+            g_cancel_act(self);
         /* Otherwise ready, timed out, or an fd closed: look again. */
     }
+}
+
+/* May park. look_until with sigmask (if not NULL) as the thread's mask
+ * for the call, set and restored as one step with the wait: a signal it
+ * lets through ends the call even if it comes before the thread parks. */
+static int look_masked(look_fn look, void *arg, const struct pollfd *fds,
+                       int n, int64_t deadline, const sigset_t *sigmask)
+{
+    struct g_thread *self = g_self();
+    struct g_sig_window win;
+    uint64_t mask;
+    int rc, saved;
+
+    if (!sigmask)
+        return look_until(look, arg, fds, n, deadline, false);
+    memcpy(&mask, sigmask, sizeof(mask));
+    g_signals_hide(mask);
+    g_sig_window_begin(self, &mask, &win);
+    rc = look_until(look, arg, fds, n, deadline, true);
+    saved = errno;
+    g_sig_window_end(self, &win);
+    errno = saved;
+    return rc;
 }
 
 /* A relative timeout as a deadline: 0 for none, G_NEVER for NULL; -1 if
@@ -96,21 +131,22 @@ static int look_poll(void *arg)
     return real_poll(c->fds, c->n, 0);
 }
 
-static int green_poll(struct pollfd *fds, nfds_t n, int64_t deadline)
+static int green_poll(struct pollfd *fds, nfds_t n, int64_t deadline,
+                      const sigset_t *sigmask)
 {
     struct poll_call c = {fds, n};
 
     g_testcancel();
     if (n > INT32_MAX)
         return real_poll(fds, n, 0); /* EINVAL */
-    return look_until(look_poll, &c, fds, (int)n, deadline);
+    return look_masked(look_poll, &c, fds, (int)n, deadline, sigmask);
 }
 
 G_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
     if (!hook_enter())
         return real_poll(fds, n, timeout);
-    return green_poll(fds, n, deadline_ms(timeout));
+    return green_poll(fds, n, deadline_ms(timeout), NULL);
 }
 
 G_EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout,
@@ -118,7 +154,7 @@ G_EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout,
 {
     if (!hook_enter() || fdslen / sizeof(*fds) < n)
         return real___poll_chk(fds, n, timeout, fdslen);
-    return green_poll(fds, n, deadline_ms(timeout));
+    return green_poll(fds, n, deadline_ms(timeout), NULL);
 }
 
 G_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
@@ -128,7 +164,7 @@ G_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 
     if (!hook_enter() || deadline < 0)
         return real_ppoll(fds, n, ts, sigmask);
-    return green_poll(fds, n, deadline);
+    return green_poll(fds, n, deadline, sigmask);
 }
 
 G_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n,
@@ -139,7 +175,7 @@ G_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n,
 
     if (!hook_enter() || deadline < 0 || fdslen / sizeof(*fds) < n)
         return real___ppoll_chk(fds, n, ts, sigmask, fdslen);
-    return green_poll(fds, n, deadline);
+    return green_poll(fds, n, deadline, sigmask);
 }
 
 /* --- select --- */
@@ -193,7 +229,7 @@ static int select_interest(struct select_call *c, struct pollfd *small)
 }
 
 static int green_select(int nfds, fd_set *r, fd_set *w, fd_set *e,
-                        int64_t deadline)
+                        int64_t deadline, const sigset_t *sigmask)
 {
     struct select_call c = {.nfds = nfds, .sets = {r, w, e}};
     struct pollfd small[SMALL_SET];
@@ -209,7 +245,7 @@ static int green_select(int nfds, fd_set *r, fd_set *w, fd_set *e,
         return returned_at_once(rc);
     if ((rc = select_interest(&c, small)) < 0)
         return (int)g_ret(rc);
-    rc = look_until(look_select, &c, c.fds, c.n, deadline);
+    rc = look_masked(look_select, &c, c.fds, c.n, deadline, sigmask);
     if (c.fds != small)
         munmap(c.fds, (size_t)c.n * sizeof(*c.fds));
     return rc;
@@ -235,7 +271,7 @@ G_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *e,
     }
     if (!hook_enter() || bad_select(nfds, deadline))
         return real_select(nfds, r, w, e, tv);
-    rc = green_select(nfds, r, w, e, deadline);
+    rc = green_select(nfds, r, w, e, deadline, NULL);
     if (tv && deadline != 0) {
         /* Linux writes back the time that was left. */
         int64_t left = deadline - g_now();
@@ -256,7 +292,7 @@ G_EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e,
 
     if (!hook_enter() || bad_select(nfds, deadline))
         return real_pselect(nfds, r, w, e, ts, sigmask);
-    return green_select(nfds, r, w, e, deadline);
+    return green_select(nfds, r, w, e, deadline, sigmask);
 }
 
 /* --- epoll --- */
@@ -275,20 +311,20 @@ static int look_epoll(void *arg)
 }
 
 static int green_epoll(int epfd, struct epoll_event *ev, int max,
-                       int64_t deadline)
+                       int64_t deadline, const sigset_t *sigmask)
 {
     struct epoll_call c = {epfd, ev, max};
     struct pollfd pfd = {.fd = epfd, .events = POLLIN};
 
     g_testcancel();
-    return look_until(look_epoll, &c, &pfd, 1, deadline);
+    return look_masked(look_epoll, &c, &pfd, 1, deadline, sigmask);
 }
 
 G_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 {
     if (!hook_enter())
         return real_epoll_wait(epfd, ev, max, timeout);
-    return green_epoll(epfd, ev, max, deadline_ms(timeout));
+    return green_epoll(epfd, ev, max, deadline_ms(timeout), NULL);
 }
 
 G_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max,
@@ -296,7 +332,7 @@ G_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max,
 {
     if (!hook_enter())
         return real_epoll_pwait(epfd, ev, max, timeout, sigmask);
-    return green_epoll(epfd, ev, max, deadline_ms(timeout));
+    return green_epoll(epfd, ev, max, deadline_ms(timeout), sigmask);
 }
 
 G_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max,
@@ -309,5 +345,5 @@ G_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max,
         return (int)g_ret(-ENOSYS);
     if (!self || deadline < 0)
         return real_epoll_pwait2(epfd, ev, max, ts, sigmask);
-    return green_epoll(epfd, ev, max, deadline);
+    return green_epoll(epfd, ev, max, deadline, sigmask);
 }

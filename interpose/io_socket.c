@@ -199,12 +199,16 @@ static int finish_connect(int fd)
     socklen_t len = sizeof(err);
 
     while (!g_fd_ready(fd, POLLOUT)) {
-        int rc = g_wait_fd(fd, POLLOUT, deadline);
+        int rc = g_wait_fd(fd, POLLOUT | G_WAIT_EINTR, deadline);
 
         if (rc == -ETIMEDOUT)
             return -EINPROGRESS; /* what SO_SNDTIMEO gives */
         if (rc == -ECANCELED)
             g_cancel_act(g_self());
+        /* Restarted, a connect goes on waiting; else EINTR, and the
+         * connection goes on without it (EALREADY, then EISCONN). */
+        if (rc == -EINTR && g_sig_restart(g_self(), true))
+            continue;
         if (rc < 0 && rc != -EPERM)
             return rc;
     }

@@ -9,20 +9,25 @@
  */
 #include "interpose/interpose.h"
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 _Static_assert(sizeof(pthread_t) == sizeof(uintptr_t), "pthread_t size");
 
-/* Translate pthread_create's attributes; NULL means all defaults. */
-static void read_attr(const pthread_attr_t *attr, struct g_thread_attr *ga)
+/* Translate pthread_create's attributes; NULL means all defaults. A
+ * signal mask the attributes carry goes to *mask, for ga->sigmask. */
+static void read_attr(const pthread_attr_t *attr, struct g_thread_attr *ga,
+                      uint64_t *mask)
 {
     pthread_attr_t dflt;
     size_t size, dflt_size;
+    sigset_t set;
     void *low;
     char *top;
     int detach;
@@ -31,8 +36,14 @@ static void read_attr(const pthread_attr_t *attr, struct g_thread_attr *ga)
     ga->stack_size = 0;
     ga->user_stack = NULL;
     ga->guard_size = g_stack_guard();
+    ga->sigmask = NULL;
     if (!attr)
         return;
+    if (pthread_attr_getsigmask_np(attr, &set) == 0) {
+        memcpy(mask, &set, sizeof(*mask));
+        g_signals_hide(*mask);
+        ga->sigmask = mask;
+    }
     pthread_attr_getdetachstate(attr, &detach);
     ga->detached = detach == PTHREAD_CREATE_DETACHED;
     pthread_attr_getguardsize(attr, &ga->guard_size);
@@ -54,15 +65,37 @@ static void read_attr(const pthread_attr_t *attr, struct g_thread_attr *ga)
         ga->stack_size = size;
 }
 
+/*
+ * A thread libgreen or libuv makes from a worker (the other workers, the
+ * thread pool) starts with every signal blocked: the program's signals are
+ * for its green threads, which the workers' OS threads run.
+ */
+static int create_internal(pthread_t *thread, const pthread_attr_t *attr,
+                           void *(*start)(void *), void *arg)
+{
+    sigset_t all, old;
+    int rc;
+
+    sigfillset(&all);
+    real_pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = real_pthread_create(thread, attr, start, arg);
+    real_pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
 G_EXPORT int pthread_create(pthread_t *restrict thread,
                             const pthread_attr_t *restrict attr,
                             void *(*start)(void *), void *restrict arg)
 {
     struct g_thread_attr ga;
+    uint64_t mask;
 
-    if (!hook_enter())
+    if (!hook_enter()) {
+        if (g_in_scheduler() && !g_tls_in_handler)
+            return create_internal(thread, attr, start, arg);
         return real_pthread_create(thread, attr, start, arg);
-    read_attr(attr, &ga);
+    }
+    read_attr(attr, &ga, &mask);
     /* The id is stored before the new thread can run, as glibc does: it may
      * read the variable at once. */
     return -g_thread_create(&ga, start, arg, (uintptr_t *)thread);

@@ -83,14 +83,12 @@ G_EXPORT int sched_yield(void)
     return 0;
 }
 
-/* A signal for a green thread goes to the OS thread of its worker. */
-G_EXPORT int pthread_kill(pthread_t thread, int sig)
+/* A signal for a green thread goes to that thread (shim/signal.c), with
+ * the siginfo the kernel would give: code, our pid and uid, the value. */
+static int send_to(struct g_thread *t, int sig, int code, union sigval value)
 {
-    struct g_thread *t = green_of(thread);
+    siginfo_t info;
 
-    hook_enter();
-    if (!t)
-        return real_pthread_kill(thread, sig);
     if (!signal_ok(sig))
         return EINVAL;
     if (g_thread_alive(t) != 0)
@@ -99,7 +97,23 @@ G_EXPORT int pthread_kill(pthread_t thread, int sig)
      * signal as delivered. */
     if (sig == 0 || g_thread_exited(t))
         return 0;
-    return real_pthread_kill((pthread_t)g_thread_os_thread(t), sig);
+    memset(&info, 0, sizeof(info));
+    info.si_signo = sig;
+    info.si_code = code;
+    info.si_pid = getpid();
+    info.si_uid = getuid();
+    info.si_value = value;
+    return -g_sig_send(t, sig, &info);
+}
+
+G_EXPORT int pthread_kill(pthread_t thread, int sig)
+{
+    struct g_thread *t = green_of(thread);
+
+    hook_enter_self();
+    if (!t)
+        return real_pthread_kill(thread, sig);
+    return send_to(t, sig, SI_TKILL, (union sigval){0});
 }
 
 G_EXPORT int pthread_sigqueue(pthread_t thread, int sig,
@@ -107,16 +121,10 @@ G_EXPORT int pthread_sigqueue(pthread_t thread, int sig,
 {
     struct g_thread *t = green_of(thread);
 
-    hook_enter();
+    hook_enter_self();
     if (!t)
         return real_pthread_sigqueue(thread, sig, value);
-    if (!signal_ok(sig))
-        return EINVAL;
-    if (g_thread_alive(t) != 0)
-        return ESRCH;
-    if (sig == 0 || g_thread_exited(t))
-        return 0;
-    return real_pthread_sigqueue((pthread_t)g_thread_os_thread(t), sig, value);
+    return send_to(t, sig, SI_QUEUE, value);
 }
 
 G_EXPORT int pthread_cancel(pthread_t thread)

@@ -79,6 +79,15 @@ int (*real_pthread_barrier_init)(pthread_barrier_t *,
 int (*real_pthread_barrier_wait)(pthread_barrier_t *);
 int (*real_pthread_barrier_destroy)(pthread_barrier_t *);
 int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
+int (*real_pthread_sigmask)(int, const sigset_t *, sigset_t *);
+int (*real_sigprocmask)(int, const sigset_t *, sigset_t *);
+int (*real_sigpending)(sigset_t *);
+int (*real_sigsuspend)(const sigset_t *);
+int (*real_pause)(void);
+int (*real_sigwait)(const sigset_t *, int *);
+int (*real_sigwaitinfo)(const sigset_t *, siginfo_t *);
+int (*real_sigtimedwait)(const sigset_t *, siginfo_t *,
+                         const struct timespec *);
 void (*real_siglongjmp)(sigjmp_buf, int) __attribute__((noreturn));
 void (*real_longjmp)(jmp_buf, int) __attribute__((noreturn));
 void (*real__longjmp)(jmp_buf, int) __attribute__((noreturn));
@@ -225,6 +234,14 @@ static const struct row table[] = {
     {"pthread_barrier_wait", NULL, (void **)&real_pthread_barrier_wait},
     {"pthread_barrier_destroy", NULL, (void **)&real_pthread_barrier_destroy},
     {"sigaction", NULL, (void **)&real_sigaction},
+    {"pthread_sigmask", NULL, (void **)&real_pthread_sigmask},
+    {"sigprocmask", NULL, (void **)&real_sigprocmask},
+    {"sigpending", NULL, (void **)&real_sigpending},
+    {"sigsuspend", NULL, (void **)&real_sigsuspend},
+    {"pause", NULL, (void **)&real_pause},
+    {"sigwait", NULL, (void **)&real_sigwait},
+    {"sigwaitinfo", NULL, (void **)&real_sigwaitinfo},
+    {"sigtimedwait", NULL, (void **)&real_sigtimedwait},
     {"siglongjmp", NULL, (void **)&real_siglongjmp},
     {"longjmp", NULL, (void **)&real_longjmp},
     {"_longjmp", NULL, (void **)&real__longjmp},

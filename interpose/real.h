@@ -116,6 +116,16 @@ extern int (*real_pthread_barrier_destroy)(pthread_barrier_t *b);
 
 extern int (*real_sigaction)(int sig, const struct sigaction *act,
                              struct sigaction *old);
+extern int (*real_pthread_sigmask)(int how, const sigset_t *set,
+                                   sigset_t *old);
+extern int (*real_sigprocmask)(int how, const sigset_t *set, sigset_t *old);
+extern int (*real_sigpending)(sigset_t *set);
+extern int (*real_sigsuspend)(const sigset_t *mask);
+extern int (*real_pause)(void);
+extern int (*real_sigwait)(const sigset_t *set, int *sig);
+extern int (*real_sigwaitinfo)(const sigset_t *set, siginfo_t *info);
+extern int (*real_sigtimedwait)(const sigset_t *set, siginfo_t *info,
+                                const struct timespec *timeout);
 extern void (*real_siglongjmp)(sigjmp_buf env, int val)
     __attribute__((noreturn));
 extern void (*real_longjmp)(jmp_buf env, int val) __attribute__((noreturn));

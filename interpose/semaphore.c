@@ -35,7 +35,10 @@ static inline __attribute__((always_inline)) int wait(sem_t *sem,
     if (self && deadline != 0 &&
         g_cancel_due(atomic_load_explicit(&self->cancel, memory_order_relaxed)))
         g_cancel_act(self);
-    rc = g_sem_wait(sem, deadline);
+    /* A signal: EINTR, or on with SA_RESTART (as Linux since 2.6.22). */
+    while ((rc = g_sem_wait(sem, deadline)) == -EINTR &&
+           g_sig_restart(self, true))
+        ;
     if (rc == -ECANCELED)
         g_cancel_act(g_self());
     return (int)g_ret(rc);

@@ -1,22 +1,22 @@
 /*
- * interpose/signal.c: signal handlers run as their OS thread.
+ * interpose/signal.c: the program's signal handlers, behind a trampoline.
  *
- * A signal runs its handler on a worker's OS thread, over whatever was
- * running there: a green thread, or the scheduler itself, perhaps in the
- * middle of its run queue or asleep in epoll_wait. So libgreen installs
- * every handler the program sets behind one trampoline that counts the
- * handlers running on the OS thread (g_tls_in_handler). While it is
- * non-zero, calls that would park act as on a plain OS thread
- * (g_self_to_park), and a wake-up goes through the worker's inbox and
- * eventfd (g_ready): sem_post and write, which POSIX lets a handler call,
- * wake a green thread even when the worker sleeps in its loop. A handler
- * left by siglongjmp, or by its thread's exit, no longer counts; the exit
- * also gives the OS thread back the signal mask from before the handler,
- * as the kernel's return from it would have.
+ * Every handler the program sets is installed behind one trampoline, and
+ * so is our own stand-in for SIG_DFL while a green thread blocks the
+ * signal (hide()): green threads' masks are ours (shim/signal.c), and the
+ * workers' OS threads block nothing, so the kernel must leave the choice
+ * of a default action to us. The trampoline counts the handlers running
+ * on its OS thread (g_tls_in_handler: while it is non-zero, calls that
+ * would park act as on a plain OS thread) and asks the shim who takes the
+ * signal: the green thread it interrupted takes it at once, on its own
+ * stack; another is handed it and runs the handler when it next runs.
+ * A handler left by siglongjmp, or by its thread's exit, no longer counts.
  *
- * sigaction reports the program's handler and flags, never the trampoline.
+ * sigaction reports the program's handler, flags and mask, never ours.
  * signal() and sysv_signal() are glibc's sigaction with fixed flags, made
- * inside libc where no hook sees them, so they are ours too.
+ * inside libc where no hook sees them, so they are ours too. No lock
+ * anywhere: sigaction is async-signal-safe, and a handler may call it
+ * while its own thread is inside it.
  */
 #include "interpose/interpose.h"
 
@@ -24,36 +24,53 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <string.h>
 #include <ucontext.h>
 
-/*
- * What the program asked for, per signal: the handler the trampoline
- * calls, and for sigaction's answers whether it takes three arguments
- * (SA_SIGINFO) and whether the kernel holds an SA_SIGINFO that we added.
- * No lock: sigaction is async-signal-safe, and a handler may call it while
- * its own thread is inside it.
- */
-static struct {
-    _Atomic(void *) handler;
-    _Atomic bool siginfo;
-    _Atomic bool added_siginfo;
-    _Atomic bool restart; /* SA_RESTART: calls go on after the handler */
-} programs[_NSIG];
+/* Whether we added SA_SIGINFO to the program's flags: the kernel keeps it
+ * after a one-shot handler ran, and the program must not see it. */
+static _Atomic bool added_siginfo[_NSIG];
 
-/* Every handler is called with three arguments: the x86-64 calling
- * convention lets a one-argument handler ignore the other two, as the
- * kernel's own calls do. */
+static uint64_t word(const sigset_t *set)
+{
+    uint64_t w;
+
+    memcpy(&w, set, sizeof(w));
+    return w;
+}
+
 static void trampoline(int sig, siginfo_t *info, void *context)
 {
-    void (*handler)(int, siginfo_t *, void *);
+    int saved_errno = errno;
+    struct g_sigact act;
+    uint64_t mask;
 
     if (g_tls_in_handler++ == 0 && context)
         g_tls_mask_before_handler = ((ucontext_t *)context)->uc_sigmask;
-    handler = atomic_load_explicit(&programs[sig].handler,
-                                   memory_order_acquire);
-    handler(sig, info, context);
-    if (!atomic_load_explicit(&programs[sig].restart, memory_order_relaxed))
-        g_tls_interrupts++;
+    act.handler = g_sig_program(sig, &act.flags, &mask);
+    /* The kernel reset a one-shot handler as it delivered it. */
+    if ((act.flags & SA_RESETHAND) && act.handler != SIG_DFL &&
+        act.handler != SIG_IGN)
+        g_sig_program_set(sig, SIG_DFL, act.flags, mask);
+    switch (g_sig_arrived(sig, info, &act)) {
+    case G_SIG_RUN_HERE:
+        if (!(act.flags & SA_RESTART))
+            g_tls_interrupts++;
+        errno = saved_errno;
+        g_sig_run_here(sig, info, context, &act);
+        break;
+    case G_SIG_DELIVER_HERE:
+        errno = saved_errno;
+        g_sig_deliver(g_self());
+        break;
+    case G_SIG_DEFAULT:
+        g_sig_default(sig);
+        errno = saved_errno;
+        break;
+    case G_SIG_TAKEN:
+        errno = saved_errno;
+        break;
+    }
     g_tls_in_handler--;
 }
 
@@ -62,18 +79,78 @@ static bool is_handler(void (*h)(int))
     return h != SIG_DFL && h != SIG_IGN && h != SIG_ERR;
 }
 
-/* The program's view of what the kernel holds in k: the trampoline
- * stands for the row as it was before the change, and an SA_SIGINFO we
- * added stays with the disposition after a one-shot handler ran. */
-static void as_program_sees(struct sigaction *k, void *handler, bool siginfo,
-                            bool added_siginfo)
+/* Signals the program can block: glibc keeps its own two (32, 33) out. */
+static bool catchable(int sig)
 {
+    return sig > 0 && sig < _NSIG && sig != SIGKILL && sig != SIGSTOP &&
+           sig != 32 && sig != 33;
+}
+
+/* The kernel's disposition of sig, once, for a signal the program never
+ * set through us (inherited across exec: SIG_IGN from nohup, say). */
+static void learn(int sig)
+{
+    struct sigaction k;
+
+    if (g_sig_program_known(sig) || real_sigaction(sig, NULL, &k) != 0)
+        return;
+    if (k.sa_sigaction == trampoline)
+        return; /* set through us meanwhile */
+    g_sig_program_set(sig, (void *)k.sa_sigaction, k.sa_flags, word(&k.sa_mask));
+}
+
+/* Our stand-in for SIG_DFL, which the program does not see. */
+static void install_hidden(int sig)
+{
+    struct sigaction k = {.sa_sigaction = trampoline,
+                          .sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK};
+
+    sigemptyset(&k.sa_mask);
+    if (real_sigaction(sig, &k, NULL) == 0)
+        g_sig_set_hidden(sig, true);
+}
+
+void g_signals_hide(uint64_t set)
+{
+    for (int sig = 1; sig < _NSIG; sig++) {
+        if (!(set & g_sigbit(sig)) || !catchable(sig) || g_sig_hidden(sig))
+            continue;
+        learn(sig);
+        /* SIG_IGN stays the kernel's: it survives exec, ours would not. */
+        if (g_sig_program(sig, NULL, NULL) == SIG_DFL)
+            install_hidden(sig);
+    }
+}
+
+void g_signals_start(void)
+{
+    sigset_t all, initial;
+
+    if (__builtin_expect(!g_real_ready, 0))
+        g_real_init();
+    /* From now on this thread (worker 0) and every worker takes every
+     * signal; the mask the program started with becomes main()'s. */
+    sigfillset(&all);
+    real_pthread_sigmask(SIG_BLOCK, &all, &initial);
+    g_sig_start(word(&initial));
+    g_signals_hide(word(&initial));
+}
+
+/* The program's view of sig's disposition, into *old: its own for ours
+ * (a handler, or SIG_DFL hidden), else the kernel's k. */
+static void as_program_sees(int sig, const struct sigaction *k,
+                            const struct g_sigact *prog, uint64_t prog_mask,
+                            struct sigaction *old)
+{
+    *old = *k;
     if (k->sa_sigaction == trampoline) {
-        k->sa_sigaction = handler;
-        if (!siginfo)
-            k->sa_flags &= ~SA_SIGINFO;
-    } else if (added_siginfo) {
-        k->sa_flags &= ~SA_SIGINFO;
+        old->sa_sigaction = prog->handler;
+        old->sa_flags = prog->flags;
+        sigemptyset(&old->sa_mask);
+        memcpy(&old->sa_mask, &prog_mask, sizeof(prog_mask));
+    } else if (atomic_load_explicit(&added_siginfo[sig],
+                                    memory_order_relaxed)) {
+        old->sa_flags &= ~SA_SIGINFO;
     }
 }
 
@@ -81,52 +158,47 @@ G_EXPORT int sigaction(int sig, const struct sigaction *act,
                        struct sigaction *old)
 {
     struct sigaction k, kold;
-    void *handler;
-    bool siginfo, added;
+    struct g_sigact prog;
+    uint64_t prog_mask;
     int rc;
 
     if (__builtin_expect(!g_real_ready, 0))
         g_real_init();
     if (sig <= 0 || sig >= _NSIG)
         return real_sigaction(sig, act, old);
-    handler = atomic_load_explicit(&programs[sig].handler,
-                                   memory_order_relaxed);
-    siginfo = atomic_load_explicit(&programs[sig].siginfo,
-                                   memory_order_relaxed);
-    added = atomic_load_explicit(&programs[sig].added_siginfo,
-                                 memory_order_relaxed);
-    if (act && is_handler(act->sa_handler)) {
+    prog.handler = g_sig_program(sig, &prog.flags, &prog_mask);
+    if (act && (is_handler(act->sa_handler) ||
+                (act->sa_handler == SIG_DFL && g_sig_hidden(sig)))) {
+        /* A handler, or SIG_DFL while our stand-in must stay. */
         k = *act;
         k.sa_sigaction = trampoline;
         k.sa_flags |= SA_SIGINFO;
-        atomic_store_explicit(&programs[sig].handler,
-                              (void *)act->sa_sigaction,
-                              memory_order_release);
+        if (!is_handler(act->sa_handler)) {
+            k.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+            sigemptyset(&k.sa_mask);
+        }
+        /* Set before the kernel can call the trampoline for it. */
+        g_sig_program_set(sig, (void *)act->sa_sigaction, act->sa_flags,
+                          word(&act->sa_mask));
         rc = real_sigaction(sig, &k, &kold);
-        if (rc == 0) {
-            atomic_store_explicit(&programs[sig].siginfo,
-                                  (act->sa_flags & SA_SIGINFO) != 0,
-                                  memory_order_relaxed);
-            atomic_store_explicit(&programs[sig].added_siginfo,
+        if (rc == 0)
+            atomic_store_explicit(&added_siginfo[sig],
                                   !(act->sa_flags & SA_SIGINFO),
                                   memory_order_relaxed);
-            atomic_store_explicit(&programs[sig].restart,
-                                  (act->sa_flags & SA_RESTART) != 0,
-                                  memory_order_relaxed);
-        } else { /* SIGKILL, glibc's own: the kernel kept its own */
-            atomic_store_explicit(&programs[sig].handler, handler,
-                                  memory_order_relaxed);
-        }
+        else /* SIGKILL, glibc's own: the kernel kept its own */
+            g_sig_program_set(sig, prog.handler, prog.flags, prog_mask);
     } else {
         rc = real_sigaction(sig, act, &kold);
-        if (rc == 0 && act)
-            atomic_store_explicit(&programs[sig].added_siginfo, false,
+        if (rc == 0 && act) {
+            g_sig_program_set(sig, (void *)act->sa_sigaction, act->sa_flags,
+                              word(&act->sa_mask));
+            g_sig_set_hidden(sig, false);
+            atomic_store_explicit(&added_siginfo[sig], false,
                                   memory_order_relaxed);
+        }
     }
-    if (rc == 0 && old) {
-        as_program_sees(&kold, handler, siginfo, added);
-        *old = kold;
-    }
+    if (rc == 0 && old)
+        as_program_sees(sig, &kold, &prog, prog_mask, old);
     return rc;
 }
 
@@ -167,15 +239,19 @@ G_EXPORT void (*__sysv_signal(int sig, void (*h)(int)))(int)
 }
 
 /*
- * Leaving a handler by a jump ends it. Which handlers a jump leaves, when
- * they nest, the jump buffer does not tell; all of them is the common case
- * (a handler jumps back to the program's main loop).
+ * Leaving a handler by a jump ends it, on the OS thread and on the green
+ * thread it ran for, whose mask goes back to what it was before the
+ * handler (sigsetjmp saved the OS thread's, which is not the program's).
+ * Which handlers a jump leaves, when they nest, the jump buffer does not
+ * tell; all of them is the common case (a handler jumps back to the
+ * program's main loop).
  */
 static void end_handlers(void)
 {
     if (__builtin_expect(!g_real_ready, 0))
         g_real_init();
     g_tls_in_handler = 0;
+    g_sig_jumped(g_self());
 }
 
 G_EXPORT _Noreturn void siglongjmp(sigjmp_buf env, int val)

@@ -3,24 +3,45 @@
  *
  * On a green thread a sleep parks until its deadline on the worker's timer
  * heap; the worker runs the other green threads meanwhile. All four are
- * cancellation points. Signals do not interrupt a green sleep (they go to
- * the worker OS thread: see ARCHITECTURE.md), so a green sleep never ends
- * early with EINTR and leaves *rem alone. Runs on any thread.
+ * cancellation points. A signal handled on the thread ends the sleep early,
+ * as natively: EINTR, and the time left in *rem for a relative sleep (a
+ * sleep is never restarted, whatever SA_RESTART says). Runs on any thread.
  */
 #include "interpose/interpose.h"
 
 #include <unistd.h>
 
-/* May park. Sleep until deadline, acting on a cancel that arrives. */
-static void sleep_until(struct g_thread *self, int64_t deadline)
+/* May park. Sleep until deadline, acting on a cancel that arrives: 0, or
+ * -EINTR once a handler has run. */
+static int sleep_until(struct g_thread *self, int64_t deadline)
 {
+    int rc;
+
+    if (g_sig_due(self))
+        g_sig_deliver(self);
     if (deadline <= g_now()) {
         g_testcancel();
         g_yield(self); /* a zero sleep still lets others run */
-        return;
+        return 0;
     }
-    if (g_sleep_until(deadline) == -ECANCELED)
+    while ((rc = g_sleep_interruptible(deadline)) == -EINTR &&
+           g_sig_restart(self, false))
+        ;
+    if (rc == -ECANCELED)
         g_cancel_act(self);
+    return rc;
+}
+
+/* What is left of a sleep that ended at deadline's time minus now. */
+static void time_left(int64_t deadline, struct timespec *rem)
+{
+    int64_t left = deadline - g_now();
+
+    if (!rem)
+        return;
+    left = left > 0 ? left : 0;
+    rem->tv_sec = left / 1000000000;
+    rem->tv_nsec = left % 1000000000;
 }
 
 G_EXPORT int clock_nanosleep(clockid_t clock, int flags,
@@ -40,7 +61,11 @@ G_EXPORT int clock_nanosleep(clockid_t clock, int flags,
         rc = g_deadline_after(req, &deadline);
     if (rc < 0)
         return -rc;
-    sleep_until(self, deadline);
+    if (sleep_until(self, deadline) == -EINTR) {
+        if (!(flags & TIMER_ABSTIME))
+            time_left(deadline, rem);
+        return EINTR;
+    }
     return 0;
 }
 
@@ -57,17 +82,27 @@ G_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
     rc = g_deadline_after(req, &deadline);
     if (rc < 0)
         return (int)g_ret(rc);
-    sleep_until(self, deadline);
+    if (sleep_until(self, deadline) == -EINTR) {
+        time_left(deadline, rem);
+        return (int)g_ret(-EINTR);
+    }
     return 0;
 }
 
 G_EXPORT unsigned int sleep(unsigned int seconds)
 {
     struct g_thread *self = hook_enter();
+    struct timespec left;
+    int64_t deadline;
 
     if (!self)
         return real_sleep(seconds);
-    sleep_until(self, g_now() + (int64_t)seconds * 1000000000);
+    deadline = g_now() + (int64_t)seconds * 1000000000;
+    if (sleep_until(self, deadline) == -EINTR) {
+        /* glibc: the whole seconds not slept. */
+        time_left(deadline, &left);
+        return (unsigned int)left.tv_sec;
+    }
     return 0;
 }
 
@@ -77,6 +112,5 @@ G_EXPORT int usleep(useconds_t usec)
 
     if (!self)
         return real_usleep(usec);
-    sleep_until(self, g_now() + (int64_t)usec * 1000);
-    return 0;
+    return (int)g_ret(sleep_until(self, g_now() + (int64_t)usec * 1000));
 }

@@ -28,6 +28,7 @@ static void *run_main(void *arg)
 
 static void forked_child(void)
 {
+    g_sig_forked(g_self());
     g_runtime_forked();
 }
 
@@ -63,6 +64,7 @@ static int green_main(int argc, char **argv, char **envp)
     pthread_atfork(NULL, forked_parent, forked_child);
     if (g_config.stats)
         atexit(g_stats_report);
+    g_signals_start();
     g_runtime_run(run_main, NULL);
 }
 

@@ -131,12 +131,13 @@ int64_t g_fd_sock_deadline(int fd, int opt);
  * POLLOUT, POLLPRI; errors and hang-ups always count) or deadline passes.
  * Readiness is a hint: the caller tries its call again. Returns 0 (ready),
  * -ETIMEDOUT, -EBADF if one of the fds was closed meanwhile, -EPERM if one
- * of them cannot be waited for (a regular file: call it directly), or
- * -ECANCELED if the thread was canceled.
+ * of them cannot be waited for (a regular file: call it directly),
+ * -ECANCELED if the thread was canceled, or -EINTR if a signal came for
+ * it (then g_sig_restart says whether its call goes on).
  */
 int g_wait_fds(const struct pollfd *fds, int n, int64_t deadline);
 /* g_wait_fds, counted by GREEN_STATS under reason (enum g_park_reason)
- * instead of fd: a lookup's sockets. */
+ * instead of fd, and never ended by a signal: a lookup's sockets. */
 int g_wait_fds_for(const struct pollfd *fds, int n, int64_t deadline,
                    int reason);
 /*
@@ -149,6 +150,9 @@ int g_wait_fds_for(const struct pollfd *fds, int n, int64_t deadline,
 /* For g_io_block: wait before the first try (g_fd_drained says it would
  * find nothing). */
 #define G_WAIT_FIRST 0x20000
+/* For g_wait_fd: a signal ends the wait with -EINTR (g_wait_fds: always;
+ * g_wait_fds_for: never). */
+#define G_WAIT_EINTR 0x40000
 int g_wait_fd(int fd, int events, int64_t deadline);
 /* May switch. Wake the first exclusive waiter of fd on the calling green
  * thread's worker, if there is one and fd is ready for events, and let it
@@ -178,8 +182,11 @@ bool g_fd_drained(int fd);
  * "would block". Between tries the thread waits for events on fd, if the
  * program has the description in blocking mode, until the deadline that
  * timeo sets (SO_RCVTIMEO or SO_SNDTIMEO; 0: none). Returns try's result,
- * -EAGAIN if the description is non-blocking or the timeout passed, or
- * -EBADF if fd was closed meanwhile. A cancel acts while it waits.
+ * -EAGAIN if the description is non-blocking or the timeout passed,
+ * -EBADF if fd was closed meanwhile, or -EINTR if a signal's handler ran
+ * and the call does not restart (signal(7): no SA_RESTART, or the socket
+ * has a timeout). A cancel acts while it waits. Signals pending for the
+ * thread are delivered first.
  */
 long g_io_block(int fd, int events, int timeo, long (*try)(void *),
                 void *arg);

@@ -174,9 +174,9 @@ static void detach(struct interest *it)
 }
 
 /* g_wait_fds, with exclusive (G_WAIT_EXCLUSIVE) for every fd, counted
- * under reason. */
+ * under reason; a signal ends it if interruptible. */
 static int wait_fds(const struct pollfd *fds, int n, int64_t deadline,
-                    int exclusive, int reason)
+                    int exclusive, int reason, bool interruptible)
 {
     struct g_thread *self = g_self();
     struct interest small[SMALL_WAIT], *its = small;
@@ -196,6 +196,7 @@ static int wait_fds(const struct pollfd *fds, int n, int64_t deadline,
     }
     g_waiter_init(&w, true);
     w.reason = (unsigned char)reason;
+    w.interruptible = interruptible;
     for (i = 0; i < n; i++) {
         if (fds[i].fd < 0)
             continue; /* poll(2) skips negative fds */
@@ -221,20 +222,21 @@ static int wait_fds(const struct pollfd *fds, int n, int64_t deadline,
 
 int g_wait_fds(const struct pollfd *fds, int n, int64_t deadline)
 {
-    return wait_fds(fds, n, deadline, 0, G_PARK_FD);
+    return wait_fds(fds, n, deadline, 0, G_PARK_FD, true);
 }
 
 int g_wait_fds_for(const struct pollfd *fds, int n, int64_t deadline,
                    int reason)
 {
-    return wait_fds(fds, n, deadline, 0, reason);
+    return wait_fds(fds, n, deadline, 0, reason, false);
 }
 
 int g_wait_fd(int fd, int events, int64_t deadline)
 {
     struct pollfd pfd = {.fd = fd, .events = (short)events};
 
-    return wait_fds(&pfd, 1, deadline, events & G_WAIT_EXCLUSIVE, G_PARK_FD);
+    return wait_fds(&pfd, 1, deadline, events & G_WAIT_EXCLUSIVE, G_PARK_FD,
+                    events & G_WAIT_EINTR);
 }
 
 /* Under watch's lock: wake its first exclusive waiter for revents (one

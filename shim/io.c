@@ -47,6 +47,9 @@ long g_io_block(int fd, int events, int timeo, long (*try)(void *),
     bool skip = events & G_WAIT_FIRST;
     long rc;
 
+    if (g_sig_due(g_self()))
+        g_sig_deliver(g_self()); /* what came since the last call */
+
     for (;;) {
         rc = skip ? -EAGAIN : try(arg);
         skip = false;
@@ -58,10 +61,15 @@ long g_io_block(int fd, int events, int timeo, long (*try)(void *),
                 return -EAGAIN;
             deadline = timeo ? g_fd_sock_deadline(fd, timeo) : G_NEVER;
         }
-        rc = g_wait_fd(fd, events & ~G_WAIT_FIRST, deadline);
+        rc = g_wait_fd(fd, (events & ~G_WAIT_FIRST) | G_WAIT_EINTR, deadline);
+        /* A signal: the call restarts unless the socket has a timeout
+         * (signal(7)) or a handler without SA_RESTART ran. */
+        if (rc == -EINTR && g_sig_restart(g_self(), deadline == G_NEVER))
+            continue;
         /* An fd the epoll refuses (EPERM: a file it cannot watch) or has
          * no room for (ENOSPC, ENOMEM): try again after a nap. */
-        if (rc < 0 && rc != -ETIMEDOUT && rc != -EBADF && rc != -ECANCELED)
+        if (rc < 0 && rc != -ETIMEDOUT && rc != -EBADF && rc != -ECANCELED &&
+            rc != -EINTR)
             rc = nap(deadline);
         if (rc == -ETIMEDOUT)
             return -EAGAIN; /* what SO_RCVTIMEO/SO_SNDTIMEO give */

@@ -292,12 +292,14 @@ static int wait_private(struct g_sem *s, int64_t deadline)
     }
     g_waiter_init(&sw.w, true);
     sw.w.reason = G_PARK_SEM;
+    sw.w.interruptible = true;
     enqueue(s, &sw);
     unlock(s, d + bits + ONE_WAITER, 0);
     settle_if_owed(s);
     rc = g_wait(&sw.w, deadline); /* May park. */
     if (rc != 0) {
-        /* Timed out or canceled: no post claimed us, so still queued. */
+        /* Timed out, canceled or interrupted: no post claimed us, so
+         * still queued. */
         d = lock(s);
         dequeue(s, &sw);
         unlock(s, d, ONE_WAITER);

@@ -41,6 +41,7 @@ enum g_cancel_bits {
 
 struct g_waiter;
 struct g_tsd;
+struct g_sigrec;
 
 struct g_thread {
     g_fctx ctx;                  /* saved context while switched out */
@@ -83,6 +84,22 @@ struct g_thread {
     struct g_tsd *tsd; /* pthread_setspecific values (shim/key.c) */
     int serial;        /* owner id for mutexes: negative, unique among
                           live threads (OS threads use their tid) */
+
+    /* Signals (shim/signal.c). The mask is written by the thread itself
+     * (or its creator before it runs) and read by any trampoline. */
+    _Atomic uint64_t sig_blocked;  /* bit sig - 1 for each blocked signal */
+    _Atomic uint64_t sig_waiting;  /* sigwait's set while it waits */
+    struct g_sigrec *_Atomic sig_pending; /* records for it, LIFO */
+    _Atomic uint64_t sig_pending_bits;    /* their signals */
+    _Atomic unsigned sig_epoch;   /* signals handed to it so far */
+    _Atomic bool sig_waits;       /* parking for a wait a signal must end */
+    bool sig_window;              /* in sigsuspend, ppoll's mask, sigwait */
+    unsigned sig_window_epoch;    /* sig_epoch when that window opened */
+    bool sig_inject;              /* resumed to take signals, not woken */
+    struct g_thread *sig_next;    /* on worker->sig_queue (lock-free) */
+    _Atomic bool sig_queued;      /* on worker->sig_queue, not drained */
+    int sig_depth;                /* handlers running on it */
+    uint64_t sig_blocked_before;  /* its mask before the outermost one */
 };
 
 /* What pthread_create's attributes ask for. */
@@ -91,6 +108,8 @@ struct g_thread_attr {
     size_t stack_size; /* 0: the configured default */
     void *user_stack;  /* lowest address of a program-supplied stack */
     size_t guard_size;
+    const uint64_t *sigmask; /* pthread_attr_setsigmask_np's; NULL: the
+                                creator's mask */
 };
 
 /* --- configuration (shim/config.c) --- */
@@ -225,6 +244,8 @@ struct g_waiter {
                                  -errno */
     bool timed;               /* node is on the worker's timer heap */
     bool cancellable;         /* pthread_cancel may end this wait */
+    bool interruptible;       /* a signal ends it with -EINTR (else the
+                                 handler runs in it and it goes on) */
     struct g_heap_node timer; /* on thread->worker->timers; owned by it */
 };
 
@@ -246,6 +267,8 @@ bool g_wake_claim(struct g_waiter *w, int result, struct g_wake_token *tok);
 /* g_wake_finish: inline in shim/worker.h. */
 /* May park. Sleep until deadline: 0, or -ECANCELED. */
 int g_sleep_until(int64_t deadline);
+/* g_sleep_until that a signal ends with -EINTR (the sleep calls). */
+int g_sleep_interruptible(int64_t deadline);
 /*
  * May park. For objects another process may hold, which we cannot queue
  * on: retry attempt(arg) (0 or an error: done; -EBUSY or -EAGAIN: not yet)
@@ -255,6 +278,110 @@ int g_sleep_until(int64_t deadline);
  */
 int g_poll_until(int (*attempt)(void *), void *arg, int64_t deadline,
                  bool cancellable);
+
+/* --- signals (shim/signal.c) --- */
+
+/* A signal set as the kernel keeps it: bit sig - 1 for signal sig. */
+static inline uint64_t g_sigbit(int sig)
+{
+    return (uint64_t)1 << (sig - 1);
+}
+
+/* A disposition: SIG_DFL, SIG_IGN or a handler, with its sa_flags. */
+struct g_sigact {
+    void *handler;
+    int flags;
+};
+
+/* The program's dispositions as its sigaction calls set them (and, for the
+ * signals it never set, as the kernel had them at start). */
+void g_sig_program_set(int sig, void *handler, int flags, uint64_t mask);
+void *g_sig_program(int sig, int *flags, uint64_t *mask);
+bool g_sig_program_known(int sig);
+/* Whether our trampoline stands in for the program's SIG_DFL (a green
+ * thread blocks the signal, so the kernel must not act on it at once). */
+bool g_sig_hidden(int sig);
+void g_sig_set_hidden(int sig, bool hidden);
+
+/* What the trampoline does with a signal that reached its OS thread. */
+enum g_sig_verdict {
+    G_SIG_RUN_HERE,     /* run the disposition now, on this stack */
+    G_SIG_TAKEN,        /* handed to a green thread, or pending */
+    G_SIG_DELIVER_HERE, /* a kick: g_sig_deliver() the thread here */
+    G_SIG_DEFAULT,      /* a fault the thread blocks: the default action */
+};
+/* From the trampoline, any OS thread; act is the disposition the kernel
+ * delivered. Async-signal-safe. */
+enum g_sig_verdict g_sig_arrived(int sig, const siginfo_t *info,
+                                 const struct g_sigact *act);
+/* Run act for sig on this stack, with the interrupted green thread's mask
+ * as the kernel would set it (G_SIG_RUN_HERE). */
+void g_sig_run_here(int sig, siginfo_t *info, void *context,
+                    const struct g_sigact *act);
+/* The default action of sig (G_SIG_DEFAULT, and SIG_DFL deliveries). */
+void g_sig_default(int sig);
+
+/* g_sig_deliver's result bits. */
+#define G_SIG_RAN 1       /* a handler ran */
+#define G_SIG_NORESTART 2 /* one without SA_RESTART */
+/* Run the handlers of the signals pending for self that it does not block
+ * (its own, then the process's). A clean point: no wait of self linked. */
+int g_sig_deliver(struct g_thread *self);
+/* After a wait of a call ended with -EINTR: deliver, then whether the call
+ * goes on (restartable: it restarts under SA_RESTART, as signal(7) lists;
+ * nothing delivered: it always goes on). */
+bool g_sig_restart(struct g_thread *self, bool restartable);
+/* g_sig_deliver inside a wait that goes on (see worker.h's g_wait). */
+void g_sig_deliver_in_wait(struct g_thread *self);
+/* Before checks at a call's start: are signals pending that self takes? */
+static inline bool g_sig_due(struct g_thread *self);
+
+/* New threads: the mask of the creator, or mask if not NULL. */
+void g_sig_thread_init(struct g_thread *t, const struct g_thread *creator,
+                       const uint64_t *mask);
+/* Before the workers start: the process's signal mask, which becomes
+ * main()'s; the workers' own OS masks are empty from then on. */
+void g_sig_start(uint64_t mask);
+/* main(): that mask, and the first taker of signals sent to the process. */
+void g_sig_main_init(struct g_thread *t);
+/* An exiting thread's pending signals: the process's go to another. */
+void g_sig_thread_exit(struct g_thread *self);
+/* In a forked child: its OS mask becomes the forking thread's. */
+void g_sig_forked(struct g_thread *self);
+/* A jump (siglongjmp) out of handlers running on self. */
+void g_sig_jumped(struct g_thread *self);
+
+/* pthread_sigmask; then delivers what it unblocked. 0 or -EINVAL. */
+int g_sig_setmask(struct g_thread *self, int how, const uint64_t *set,
+                  uint64_t *old);
+uint64_t g_sig_blocked(const struct g_thread *t);
+/* Signals pending for self or for the process (sigpending). */
+uint64_t g_sig_pending(struct g_thread *self);
+/* May park. sigsuspend (mask) or pause (NULL): -EINTR once a handler has
+ * run, or -ECANCELED. */
+int g_sig_suspend(struct g_thread *self, const uint64_t *mask);
+/* May park. sigtimedwait: the signal number, -EAGAIN after deadline,
+ * -EINTR if a handler for another signal ran, -ECANCELED. */
+int g_sig_wait(struct g_thread *self, uint64_t set, siginfo_t *info,
+               int64_t deadline);
+/* pthread_kill / pthread_sigqueue of green thread t: 0 or -EAGAIN. */
+int g_sig_send(struct g_thread *t, int sig, const siginfo_t *info);
+
+/*
+ * A call whose wait a signal must end even if it comes before the wait
+ * parks (sigsuspend, ppoll and pselect with a mask): its mask is set and
+ * the signals handed to self are counted from here on (begin), the waits
+ * between begin and end see them (hit), and end puts the mask back.
+ */
+struct g_sig_window {
+    unsigned epoch;
+    uint64_t before;
+    bool masked;
+};
+void g_sig_window_begin(struct g_thread *self, const uint64_t *mask,
+                        struct g_sig_window *win);
+bool g_sig_window_hit(struct g_thread *self, const struct g_sig_window *win);
+void g_sig_window_end(struct g_thread *self, const struct g_sig_window *win);
 
 /* --- the thread pool (shim/offload.c) --- */
 
@@ -330,6 +457,14 @@ static inline struct g_thread *g_self(void)
 static inline struct g_thread *g_self_to_park(void)
 {
     return __builtin_expect(g_tls_in_handler, 0) ? NULL : g_tls_self;
+}
+
+static inline bool g_sig_due(struct g_thread *self)
+{
+    return __builtin_expect(
+        atomic_load_explicit(&self->sig_pending_bits, memory_order_relaxed) &
+            ~atomic_load_explicit(&self->sig_blocked, memory_order_relaxed),
+        0);
 }
 
 #endif

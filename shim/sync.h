@@ -83,7 +83,8 @@ void g_key_run_destructors(void);
 /* --- semaphores (shim/sem.c), over sem_t (32 bytes) --- */
 
 int g_sem_init(void *sem, bool shared, unsigned value);
-/* May park. deadline as for g_mutex_lock; a cancellation point. */
+/* May park. deadline as for g_mutex_lock; a cancellation point; -EINTR
+ * when a signal came for a green waiter (g_sig_restart decides). */
 int g_sem_wait(void *sem, int64_t deadline);
 int g_sem_post(void *sem);
 int g_sem_value(void *sem);

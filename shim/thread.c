@@ -80,9 +80,10 @@ static void free_thread(struct g_thread *t)
     struct g_worker *wk = g_tls_worker;
 
     t->state = G_FREE;
-    /* Still queued for a cancel on its worker, which will read it once
-     * more: never recycle it (a rare race; the struct is kept). */
-    if (atomic_load_explicit(&t->cancel_queued, memory_order_acquire))
+    /* Still queued for a cancel or a signal on its worker, which will read
+     * it once more: never recycle it (a rare race; the struct is kept). */
+    if (atomic_load_explicit(&t->cancel_queued, memory_order_acquire) ||
+        atomic_load_explicit(&t->sig_queued, memory_order_acquire))
         return;
     if (wk) {
         t->inbox_next = wk->free_threads;
@@ -173,6 +174,7 @@ int g_thread_create(const struct g_thread_attr *attr, void *(*start)(void *),
     t->guardsize = attr->user_stack ? 0 : attr->guard_size;
     t->detached = attr->detached;
     t->serial = next_serial();
+    g_sig_thread_init(t, creator, attr->sigmask);
     /* A new thread is named like its creator, as clone(2) leaves it. */
     if (creator)
         memcpy(t->name, creator->name, sizeof(t->name));
@@ -233,7 +235,10 @@ _Noreturn void g_thread_exit(void *retval)
      * their return would have given it. */
     if (g_tls_in_handler > 0) {
         g_tls_in_handler = 0;
-        sigprocmask(SIG_SETMASK, &g_tls_mask_before_handler, NULL);
+        /* Raw: libc's sigprocmask is our hook, for green masks. */
+        syscall(SYS_rt_sigprocmask, SIG_SETMASK, &g_tls_mask_before_handler,
+                NULL, sizeof(uint64_t));
+        g_sig_jumped(self);
     }
     if (!self->exiting) {
         self->exiting = true;
@@ -243,6 +248,7 @@ _Noreturn void g_thread_exit(void *retval)
     }
     g_cleanup_unwind(self); /* returns once every handler has run */
     g_key_run_destructors();
+    g_sig_thread_exit(self);
     if (self->is_main)
         atomic_store_explicit(&main_exited, true, memory_order_release);
     g_sched_exit(self->worker, self);

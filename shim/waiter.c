@@ -107,6 +107,18 @@ int g_sleep_until(int64_t deadline)
     return sleep_until(deadline, true);
 }
 
+int g_sleep_interruptible(int64_t deadline)
+{
+    struct g_waiter w;
+    int rc;
+
+    g_waiter_init(&w, true);
+    w.reason = G_PARK_TIMER;
+    w.interruptible = true;
+    rc = g_wait(&w, deadline);
+    return rc == -ETIMEDOUT ? 0 : rc;
+}
+
 /* Back-off bounds of g_poll_until. */
 #define POLL_MIN_NS 50000
 #define POLL_MAX_NS 2000000

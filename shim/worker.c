@@ -89,6 +89,8 @@ static void drain_inbox(struct g_worker *wk)
 {
     if (atomic_load_explicit(&wk->cancels, memory_order_relaxed))
         g_cancel_drain(wk);
+    if (atomic_load_explicit(&wk->sig_queue, memory_order_relaxed))
+        g_sig_drain(wk);
     /* Pairs with the release CAS in g_ready(). */
     struct g_thread *t =
         atomic_exchange_explicit(&wk->inbox, NULL, memory_order_acquire);
@@ -134,7 +136,8 @@ static void arm_alarm(struct g_worker *wk, int64_t now)
 static bool inbox_empty(struct g_worker *wk)
 {
     return !atomic_load_explicit(&wk->inbox, memory_order_seq_cst) &&
-           !atomic_load_explicit(&wk->cancels, memory_order_seq_cst);
+           !atomic_load_explicit(&wk->cancels, memory_order_seq_cst) &&
+           !atomic_load_explicit(&wk->sig_queue, memory_order_seq_cst);
 }
 
 /*
@@ -221,12 +224,24 @@ static _Noreturn void sched_loop(struct g_worker *wk)
     }
 }
 
+/* A worker's OS thread takes every signal: the green threads' masks are
+ * ours (shim/signal.c). It was made with all of them blocked, as libuv's
+ * threads are (interpose/pthread_create.c). */
+static void worker_signals(struct g_worker *wk)
+{
+    uint64_t none = 0;
+
+    wk->tid = (pid_t)syscall(SYS_gettid);
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(none));
+}
+
 static void worker_main(void *arg)
 {
     struct g_worker *wk = arg;
 
     g_tls_worker = wk;
     wk->errno_at = &errno;
+    worker_signals(wk);
     sched_loop(wk);
 }
 
@@ -255,6 +270,7 @@ static void worker_init(struct g_worker *wk, int index)
                       POOL_MAX);
     atomic_init(&wk->inbox, NULL);
     atomic_init(&wk->cancels, NULL);
+    atomic_init(&wk->sig_queue, NULL);
     atomic_init(&wk->load, 0);
     wk->wakeup_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     wk->wakeup.data = wk;
@@ -293,6 +309,7 @@ _Noreturn void g_runtime_run(void *(*start)(void *), void *arg)
     g_tls_worker = &g_workers[0];
     g_workers[0].errno_at = &errno;
     g_workers[0].os_thread = pthread_self();
+    worker_signals(&g_workers[0]);
     for (i = 1; i < g_nworkers; i++) {
         /* libuv's pthread_create comes through our hook from a context that
          * is not green, so it makes a real OS thread. */
@@ -315,6 +332,7 @@ _Noreturn void g_runtime_run(void *(*start)(void *), void *arg)
     g_runtime_live = true;
     main_thread = g_thread_from_id(id);
     main_thread->is_main = true;
+    g_sig_main_init(main_thread);
     sched_loop(&g_workers[0]);
 }
 

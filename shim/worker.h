@@ -56,6 +56,8 @@ struct g_worker {
                                          by the scheduler */
     struct g_thread *_Atomic cancels; /* g_thread.cancel_next: threads with
                                          a cancel to act on, LIFO */
+    struct g_thread *_Atomic sig_queue; /* g_thread.sig_next: threads with
+                                           signals to take, LIFO */
     _Atomic long load;                /* live green threads placed here */
     _Atomic bool sleeping;            /* about to wait, or waiting, in the
                                          loop: wakers must write wakeup_fd */
@@ -78,6 +80,7 @@ struct g_worker {
      * (offload.c); only this worker's OS thread touches the list. */
     struct g_offload *offloads;
     pthread_t os_thread;
+    pid_t tid; /* the OS thread's, for a kick (shim/signal.c) */
 } __attribute__((aligned(64)));
 
 extern struct g_worker *g_workers;
@@ -123,6 +126,9 @@ int g_wait_os(struct g_waiter *w, int64_t deadline);
 void g_wake_os(const struct g_wake_token *tok);
 /* shim/cancel.c: in the scheduler, end the waits of canceled threads. */
 void g_cancel_drain(struct g_worker *wk);
+/* shim/signal.c: in the scheduler, resume the parked threads that have
+ * signals to take. */
+void g_sig_drain(struct g_worker *wk);
 
 /*
  * The switch, inline (sched.c has the rest of scheduling) because a
@@ -248,6 +254,46 @@ static inline void g_waiter_init(struct g_waiter *w, bool cancellable)
     atomic_store_explicit(&w->state, G_WAITING, memory_order_relaxed);
     w->timed = false;
     w->cancellable = cancellable && w->thread;
+    w->interruptible = false;
+}
+
+/*
+ * A wait of self that its worker resumed for signals (g_sig_drain) before
+ * anything woke it. An interruptible wait ends with -EINTR, and its call
+ * runs the handlers once nothing of the wait is linked any more; any other
+ * runs them here and waits on. A cancel that came meanwhile found the
+ * thread not parked, so it is acted on here. Each resumption consumes one
+ * g_ready and each wake-up gives one, so the wait parks once more in every
+ * case.
+ */
+static inline void g_wait_signalled(struct g_thread *self, struct g_waiter *w)
+{
+    while (self->sig_inject) {
+        self->sig_inject = false;
+        if (!w->interruptible)
+            g_sig_deliver_in_wait(self);
+        if (w->cancellable &&
+            g_cancel_due(atomic_load_explicit(&self->cancel,
+                                              memory_order_relaxed)))
+            g_wake(w, -ECANCELED);
+        else if (w->interruptible)
+            g_wake(w, -EINTR);
+        g_park(self);
+    }
+}
+
+/*
+ * Before parking in a wait that a signal handed over since its call began
+ * must end (self->sig_window): end it now if one came. sig_waits tells a
+ * trampoline that interrupts self between here and the park to hand the
+ * signal over rather than run it at once (shim/signal.c).
+ */
+static inline void g_wait_window(struct g_thread *self, struct g_waiter *w)
+{
+    atomic_store_explicit(&self->sig_waits, true, memory_order_seq_cst);
+    if (atomic_load_explicit(&self->sig_epoch, memory_order_seq_cst) !=
+        self->sig_window_epoch)
+        g_wake(w, -EINTR);
 }
 
 /*
@@ -274,6 +320,8 @@ static inline int g_wait(struct g_waiter *w, int64_t deadline)
         w->timed = true;
         g_heap_insert(&wk->timers, &w->timer);
     }
+    if (__builtin_expect(w->interruptible && self->sig_window, 0))
+        g_wait_window(self, w);
     /*
      * Exactly one park: the winning wake readies this thread exactly once,
      * also when it won before we got here (then the park returns at once,
@@ -281,6 +329,10 @@ static inline int g_wait(struct g_waiter *w, int64_t deadline)
      * without consuming that wake-up would leave it to end a later wait.
      */
     g_park(self);
+    if (__builtin_expect(self->sig_inject, 0))
+        g_wait_signalled(self, w);
+    if (__builtin_expect(w->interruptible && self->sig_window, 0))
+        atomic_store_explicit(&self->sig_waits, false, memory_order_relaxed);
     state = atomic_load_explicit(&w->state, memory_order_acquire);
     if (w->timed) {
         g_heap_remove(&wk->timers, &w->timer);

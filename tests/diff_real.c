@@ -160,6 +160,18 @@ Test(diff_real, python_signals_and_timed_waits_run_as_native, .timeout = 90)
 }
 
 /*
+ * Signals that end blocking calls: Ctrl-C in sleep, select, accept, recv
+ * and read; an itimer whose handler raises; pause(); SIGTERM taken by a
+ * sigwait() thread while every thread blocks it; sigtimedwait, sigpending,
+ * sigwaitinfo; pthread_kill of a sleeping thread. Without signals for
+ * green threads the first sleep lasts its 20 s and the select never ends.
+ */
+Test(diff_real, python_signals_end_blocking_calls_as_native, .timeout = 90)
+{
+    same_as_native(REAL_PY_INTERRUPT, NULL, NULL);
+}
+
+/*
  * fork() while other threads work: multiprocessing's fork start method
  * (Process, Queue, Pipe, ProcessPoolExecutor) and os.fork in 16 threads,
  * whose children start threads of their own.

@@ -210,6 +210,16 @@ Test(diff_sync, handlers_rearm_and_exit_and_posts_leave_the_semaphore,
     same_as_native(PROG_SIGNAL_HANDLERS, loops_2_1, NO_CHECK);
 }
 
+/* A signal ends the blocking call of the thread it is for with EINTR, or
+ * lets it go on under SA_RESTART, call by call as signal(7) lists; the
+ * handler runs on that thread; masks are per thread (a call's own too);
+ * sigwait takes what every thread blocks. The previous library hangs in
+ * the first case: a green read was never interrupted. */
+Test(diff_sync, signals_end_blocking_calls_as_natively, .timeout = 90)
+{
+    same_as_native(PROG_SIGNAL_EINTR, loops_2_1, NO_CHECK);
+}
+
 Test(diff_sync, mixed_os_and_green_waiters_wake_each_other, .timeout = 60)
 {
     same_as_native(PROG_SYNC_MIXED, loops_2, FEW_OS_THREADS);
