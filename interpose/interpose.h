@@ -71,6 +71,11 @@ static inline struct g_thread *green_of(pthread_t id)
  * the workers start, make the process's mask main()'s. */
 void g_signals_hide(uint64_t set);
 void g_signals_start(void);
+/* In a forked child: the OS mask and dispositions of a plain process. */
+void g_signals_forked(void);
+/* For interpose/signal.c's __sigsetjmp, which calls it from assembly. */
+struct __jmp_buf_tag;
+void g_signals_setjmp(struct __jmp_buf_tag *env, int savemask);
 
 /* interpose/pthread_mutex.c: lock and unlock any mutex the program has,
  * ours or glibc-only, as pthread_mutex_lock would; positive errors. */

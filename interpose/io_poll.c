@@ -85,14 +85,17 @@ static int look_masked(look_fn look, void *arg, const struct pollfd *fds,
     uint64_t mask;
     int rc, saved;
 
-    if (!sigmask)
-        return look_until(look, arg, fds, n, deadline, false);
-    memcpy(&mask, sigmask, sizeof(mask));
-    g_signals_hide(mask);
-    g_sig_window_begin(self, &mask, &win);
-    rc = look_until(look, arg, fds, n, deadline, true);
+    if (sigmask) {
+        memcpy(&mask, sigmask, sizeof(mask));
+        g_signals_hide(mask);
+        g_sig_window_begin(self, &mask, &win);
+    }
+    rc = look_until(look, arg, fds, n, deadline, sigmask != NULL);
     saved = errno;
-    g_sig_window_end(self, &win);
+    if (sigmask)
+        g_sig_window_end(self, &win);
+    if (g_sig_due(self))
+        g_sig_deliver(self); /* came as the call ended */
     errno = saved;
     return rc;
 }

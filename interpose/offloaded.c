@@ -72,8 +72,10 @@ static void run_on_helper(void (*fn)(void *), void *arg, bool cancel_point)
     if (real_pthread_create(&t, &attr, helper, &c) != 0)
         fn(arg);
     else
+        /* The helper cannot be stopped halfway (a child it reaped would be
+         * lost): a signal's handlers run, and the wait goes on. */
         while (g_sem_wait(&c.done, G_NEVER) != 0)
-            ;
+            g_sig_deliver(g_self());
     pthread_attr_destroy(&attr);
     pthread_setcancelstate(cancel_state, NULL);
     if (cancel_point)

@@ -80,6 +80,10 @@ G_EXPORT int sched_yield(void)
     if (!self)
         return real_sched_yield();
     g_yield(self);
+    /* A thread that computes and yields takes its signals here (on one
+     * worker nothing else interrupts it). */
+    if (g_sig_due(self))
+        g_sig_deliver(self);
     return 0;
 }
 

@@ -80,6 +80,20 @@ int (*real_pthread_barrier_wait)(pthread_barrier_t *);
 int (*real_pthread_barrier_destroy)(pthread_barrier_t *);
 int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
 int (*real_pthread_sigmask)(int, const sigset_t *, sigset_t *);
+int (*real_signalfd)(int, const sigset_t *, int);
+int (*real_execve)(const char *, char *const[], char *const[]);
+int (*real_execvpe)(const char *, char *const[], char *const[]);
+int (*real_fexecve)(int, char *const[], char *const[]);
+int (*real_posix_spawn)(pid_t *, const char *,
+                        const posix_spawn_file_actions_t *,
+                        const posix_spawnattr_t *, char *const[],
+                        char *const[]);
+int (*real_posix_spawnp)(pid_t *, const char *,
+                         const posix_spawn_file_actions_t *,
+                         const posix_spawnattr_t *, char *const[],
+                         char *const[]);
+int (*real_system)(const char *);
+FILE *(*real_popen)(const char *, const char *);
 int (*real_sigprocmask)(int, const sigset_t *, sigset_t *);
 int (*real_sigpending)(sigset_t *);
 int (*real_sigsuspend)(const sigset_t *);
@@ -92,6 +106,7 @@ void (*real_siglongjmp)(sigjmp_buf, int) __attribute__((noreturn));
 void (*real_longjmp)(jmp_buf, int) __attribute__((noreturn));
 void (*real__longjmp)(jmp_buf, int) __attribute__((noreturn));
 void (*real___longjmp_chk)(jmp_buf, int) __attribute__((noreturn));
+int (*real___sigsetjmp)(struct __jmp_buf_tag *, int);
 pid_t (*real_wait4)(pid_t, int *, int, struct rusage *);
 int (*real_waitid)(int, id_t, siginfo_t *, int);
 int (*real_flock)(int, int);
@@ -235,6 +250,14 @@ static const struct row table[] = {
     {"pthread_barrier_destroy", NULL, (void **)&real_pthread_barrier_destroy},
     {"sigaction", NULL, (void **)&real_sigaction},
     {"pthread_sigmask", NULL, (void **)&real_pthread_sigmask},
+    {"signalfd", NULL, (void **)&real_signalfd},
+    {"execve", NULL, (void **)&real_execve},
+    {"execvpe", NULL, (void **)&real_execvpe},
+    {"fexecve", NULL, (void **)&real_fexecve},
+    {"posix_spawn", NULL, (void **)&real_posix_spawn},
+    {"posix_spawnp", NULL, (void **)&real_posix_spawnp},
+    {"system", NULL, (void **)&real_system},
+    {"popen", NULL, (void **)&real_popen},
     {"sigprocmask", NULL, (void **)&real_sigprocmask},
     {"sigpending", NULL, (void **)&real_sigpending},
     {"sigsuspend", NULL, (void **)&real_sigsuspend},
@@ -246,6 +269,7 @@ static const struct row table[] = {
     {"longjmp", NULL, (void **)&real_longjmp},
     {"_longjmp", NULL, (void **)&real__longjmp},
     {"__longjmp_chk", NULL, (void **)&real___longjmp_chk},
+    {"__sigsetjmp", NULL, (void **)&real___sigsetjmp},
     {"wait4", NULL, (void **)&real_wait4},
     {"waitid", NULL, (void **)&real_waitid},
     {"flock", NULL, (void **)&real_flock},

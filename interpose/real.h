@@ -13,6 +13,7 @@
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <netdb.h>
@@ -118,6 +119,22 @@ extern int (*real_sigaction)(int sig, const struct sigaction *act,
                              struct sigaction *old);
 extern int (*real_pthread_sigmask)(int how, const sigset_t *set,
                                    sigset_t *old);
+extern int (*real_signalfd)(int fd, const sigset_t *mask, int flags);
+extern int (*real_execve)(const char *path, char *const argv[],
+                          char *const envp[]);
+extern int (*real_execvpe)(const char *file, char *const argv[],
+                           char *const envp[]);
+extern int (*real_fexecve)(int fd, char *const argv[], char *const envp[]);
+extern int (*real_posix_spawn)(pid_t *pid, const char *path,
+                               const posix_spawn_file_actions_t *actions,
+                               const posix_spawnattr_t *attr,
+                               char *const argv[], char *const envp[]);
+extern int (*real_posix_spawnp)(pid_t *pid, const char *file,
+                                const posix_spawn_file_actions_t *actions,
+                                const posix_spawnattr_t *attr,
+                                char *const argv[], char *const envp[]);
+extern int (*real_system)(const char *command);
+extern FILE *(*real_popen)(const char *command, const char *type);
 extern int (*real_sigprocmask)(int how, const sigset_t *set, sigset_t *old);
 extern int (*real_sigpending)(sigset_t *set);
 extern int (*real_sigsuspend)(const sigset_t *mask);
@@ -130,6 +147,7 @@ extern void (*real_siglongjmp)(sigjmp_buf env, int val)
     __attribute__((noreturn));
 extern void (*real_longjmp)(jmp_buf env, int val) __attribute__((noreturn));
 extern void (*real__longjmp)(jmp_buf env, int val) __attribute__((noreturn));
+extern int (*real___sigsetjmp)(struct __jmp_buf_tag *env, int savemask);
 extern void (*real___longjmp_chk)(jmp_buf env, int val)
     __attribute__((noreturn));
 

@@ -41,6 +41,10 @@ static inline __attribute__((always_inline)) int wait(sem_t *sem,
         ;
     if (rc == -ECANCELED)
         g_cancel_act(g_self());
+    /* What came for it while it took the unit, as on a system call's
+     * return. */
+    if (self && g_sig_due(self))
+        g_sig_deliver(self);
     return (int)g_ret(rc);
 }
 

@@ -2,15 +2,19 @@
  * interpose/signal.c: the program's signal handlers, behind a trampoline.
  *
  * Every handler the program sets is installed behind one trampoline, and
- * so is our own stand-in for SIG_DFL while a green thread blocks the
- * signal (hide()): green threads' masks are ours (shim/signal.c), and the
+ * so is our own stand-in for SIG_DFL once a green thread blocks the signal
+ * (g_signals_hide): green threads' masks are ours (shim/signal.c), and the
  * workers' OS threads block nothing, so the kernel must leave the choice
- * of a default action to us. The trampoline counts the handlers running
- * on its OS thread (g_tls_in_handler: while it is non-zero, calls that
- * would park act as on a plain OS thread) and asks the shim who takes the
- * signal: the green thread it interrupted takes it at once, on its own
- * stack; another is handed it and runs the handler when it next runs.
- * A handler left by siglongjmp, or by its thread's exit, no longer counts.
+ * of a default action to us. SA_RESETHAND is ours too: the kernel keeps
+ * the trampoline, and the shim resets the program's handler, so that a
+ * signal sent on to another thread still meets it. The trampoline counts
+ * the handlers running on its OS thread (g_tls_in_handler: while it is
+ * non-zero, calls that would park act as on a plain OS thread) and asks
+ * the shim who takes the signal: the green thread it interrupted takes it
+ * at once, on its own stack; another is handed it and runs the handler
+ * when it next runs. A handler left by siglongjmp, or by its thread's
+ * exit, no longer counts; __sigsetjmp notes the green thread's mask for
+ * the jump.
  *
  * sigaction reports the program's handler, flags and mask, never ours.
  * signal() and sysv_signal() are glibc's sigaction with fixed flags, made
@@ -42,16 +46,11 @@ static uint64_t word(const sigset_t *set)
 static void trampoline(int sig, siginfo_t *info, void *context)
 {
     int saved_errno = errno;
-    struct g_sigact act;
-    uint64_t mask;
+    struct g_sigact act = {.one_shot = false};
 
     if (g_tls_in_handler++ == 0 && context)
         g_tls_mask_before_handler = ((ucontext_t *)context)->uc_sigmask;
-    act.handler = g_sig_program(sig, &act.flags, &mask);
-    /* The kernel reset a one-shot handler as it delivered it. */
-    if ((act.flags & SA_RESETHAND) && act.handler != SIG_DFL &&
-        act.handler != SIG_IGN)
-        g_sig_program_set(sig, SIG_DFL, act.flags, mask);
+    act.handler = g_sig_program(sig, &act.flags, NULL);
     switch (g_sig_arrived(sig, info, &act)) {
     case G_SIG_RUN_HERE:
         if (!(act.flags & SA_RESTART))
@@ -65,6 +64,15 @@ static void trampoline(int sig, siginfo_t *info, void *context)
         break;
     case G_SIG_DEFAULT:
         g_sig_default(sig);
+        errno = saved_errno;
+        break;
+    case G_SIG_KERNEL:
+        /* The kernel sets this mask as the handler returns. */
+        if (context) {
+            uint64_t *mask = (uint64_t *)&((ucontext_t *)context)->uc_sigmask;
+
+            *mask |= g_sig_kernel_owned();
+        }
         errno = saved_errno;
         break;
     case G_SIG_TAKEN:
@@ -96,29 +104,47 @@ static void learn(int sig)
         return;
     if (k.sa_sigaction == trampoline)
         return; /* set through us meanwhile */
-    g_sig_program_set(sig, (void *)k.sa_sigaction, k.sa_flags, word(&k.sa_mask));
+    g_sig_program_set(sig, (void *)k.sa_sigaction, k.sa_flags,
+                      word(&k.sa_mask));
 }
 
 /* Our stand-in for SIG_DFL, which the program does not see. */
-static void install_hidden(int sig)
+static void install_stand_in(int sig)
 {
     struct sigaction k = {.sa_sigaction = trampoline,
                           .sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK};
 
     sigemptyset(&k.sa_mask);
     if (real_sigaction(sig, &k, NULL) == 0)
-        g_sig_set_hidden(sig, true);
+        g_sig_set_trampolined(sig, true);
 }
 
 void g_signals_hide(uint64_t set)
 {
     for (int sig = 1; sig < _NSIG; sig++) {
-        if (!(set & g_sigbit(sig)) || !catchable(sig) || g_sig_hidden(sig))
+        if (!(set & g_sigbit(sig)) || !catchable(sig) || g_sig_trampolined(sig))
             continue;
         learn(sig);
         /* SIG_IGN stays the kernel's: it survives exec, ours would not. */
         if (g_sig_program(sig, NULL, NULL) == SIG_DFL)
-            install_hidden(sig);
+            install_stand_in(sig);
+    }
+}
+
+void g_signals_forked(void)
+{
+    /* The child is plain: the kernel's own SIG_DFL again, where we stood
+     * in for it (a SIGCHLD must not end its calls with EINTR). */
+    g_sig_forked(g_self());
+    for (int sig = 1; sig < _NSIG; sig++) {
+        if (g_sig_trampolined(sig) &&
+            g_sig_program(sig, NULL, NULL) == SIG_DFL) {
+            struct sigaction dfl = {.sa_handler = SIG_DFL};
+
+            sigemptyset(&dfl.sa_mask);
+            if (real_sigaction(sig, &dfl, NULL) == 0)
+                g_sig_set_trampolined(sig, false);
+        }
     }
 }
 
@@ -166,13 +192,18 @@ G_EXPORT int sigaction(int sig, const struct sigaction *act,
         g_real_init();
     if (sig <= 0 || sig >= _NSIG)
         return real_sigaction(sig, act, old);
+    /* What was sent to this thread before the change is delivered with
+     * the disposition it met, as natively it would have been already. */
+    if (act && g_self_to_park() && g_sig_due(g_self()))
+        g_sig_deliver(g_self());
     prog.handler = g_sig_program(sig, &prog.flags, &prog_mask);
     if (act && (is_handler(act->sa_handler) ||
-                (act->sa_handler == SIG_DFL && g_sig_hidden(sig)))) {
-        /* A handler, or SIG_DFL while our stand-in must stay. */
+                (act->sa_handler == SIG_DFL && catchable(sig) &&
+                 g_sig_blocked_anywhere(sig)))) {
+        /* A handler, or SIG_DFL while a green thread blocks it. */
         k = *act;
         k.sa_sigaction = trampoline;
-        k.sa_flags |= SA_SIGINFO;
+        k.sa_flags = (k.sa_flags | SA_SIGINFO) & ~SA_RESETHAND;
         if (!is_handler(act->sa_handler)) {
             k.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
             sigemptyset(&k.sa_mask);
@@ -181,18 +212,20 @@ G_EXPORT int sigaction(int sig, const struct sigaction *act,
         g_sig_program_set(sig, (void *)act->sa_sigaction, act->sa_flags,
                           word(&act->sa_mask));
         rc = real_sigaction(sig, &k, &kold);
-        if (rc == 0)
+        if (rc == 0) {
+            g_sig_set_trampolined(sig, true);
             atomic_store_explicit(&added_siginfo[sig],
                                   !(act->sa_flags & SA_SIGINFO),
                                   memory_order_relaxed);
-        else /* SIGKILL, glibc's own: the kernel kept its own */
+        } else { /* SIGKILL, glibc's own: the kernel kept its own */
             g_sig_program_set(sig, prog.handler, prog.flags, prog_mask);
+        }
     } else {
         rc = real_sigaction(sig, act, &kold);
         if (rc == 0 && act) {
             g_sig_program_set(sig, (void *)act->sa_sigaction, act->sa_flags,
                               word(&act->sa_mask));
-            g_sig_set_hidden(sig, false);
+            g_sig_set_trampolined(sig, false);
             atomic_store_explicit(&added_siginfo[sig], false,
                                   memory_order_relaxed);
         }
@@ -239,42 +272,78 @@ G_EXPORT void (*__sysv_signal(int sig, void (*h)(int)))(int)
 }
 
 /*
+ * sigsetjmp is a macro for __sigsetjmp, which returns twice: no C frame of
+ * ours may stand between it and its caller. This one notes the green
+ * thread's mask in the buffer (g_sig_setjmp: glibc saves the OS thread's,
+ * which is not the program's), then jumps to glibc's with the caller's
+ * frame and return address as they were.
+ */
+__asm__(".text\n"
+        ".globl __sigsetjmp\n"
+        ".type __sigsetjmp, @function\n"
+        "__sigsetjmp:\n"
+        "    .cfi_startproc\n"
+        "    endbr64\n"
+        "    push %rdi\n"
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    push %rsi\n"
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    sub $8, %rsp\n"
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    call g_signals_setjmp\n"
+        "    add $8, %rsp\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "    pop %rsi\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "    pop %rdi\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "    jmp *real___sigsetjmp(%rip)\n"
+        "    .cfi_endproc\n"
+        ".size __sigsetjmp, .-__sigsetjmp\n");
+
+void g_signals_setjmp(struct __jmp_buf_tag *env, int savemask)
+{
+    if (__builtin_expect(!g_real_ready, 0))
+        g_real_init();
+    g_sig_setjmp(env, savemask);
+}
+
+/*
  * Leaving a handler by a jump ends it, on the OS thread and on the green
- * thread it ran for, whose mask goes back to what it was before the
- * handler (sigsetjmp saved the OS thread's, which is not the program's).
- * Which handlers a jump leaves, when they nest, the jump buffer does not
- * tell; all of them is the common case (a handler jumps back to the
+ * thread it ran for, whose mask becomes what sigsetjmp saved, if it saved
+ * one. Which handlers a jump leaves, when they nest, the jump buffer does
+ * not tell; all of them is the common case (a handler jumps back to the
  * program's main loop).
  */
-static void end_handlers(void)
+static void end_handlers(const struct __jmp_buf_tag *env)
 {
     if (__builtin_expect(!g_real_ready, 0))
         g_real_init();
     g_tls_in_handler = 0;
-    g_sig_jumped(g_self());
+    g_sig_jumped(g_self(), env);
 }
 
 G_EXPORT _Noreturn void siglongjmp(sigjmp_buf env, int val)
 {
-    end_handlers();
+    end_handlers(env);
     real_siglongjmp(env, val);
 }
 
 G_EXPORT _Noreturn void longjmp(jmp_buf env, int val)
 {
-    end_handlers();
+    end_handlers(env);
     real_longjmp(env, val);
 }
 
 G_EXPORT _Noreturn void _longjmp(jmp_buf env, int val)
 {
-    end_handlers();
+    end_handlers(env);
     real__longjmp(env, val);
 }
 
 /* _FORTIFY_SOURCE's longjmp. */
 G_EXPORT _Noreturn void __longjmp_chk(jmp_buf env, int val)
 {
-    end_handlers();
+    end_handlers(env);
     real___longjmp_chk(env, val);
 }

@@ -1,7 +1,8 @@
 /*
  * interpose/signal_mask.c: signal masks and the calls that wait for
  * signals: pthread_sigmask, sigprocmask, sigpending, sigsuspend, pause,
- * sigwait, sigwaitinfo, sigtimedwait.
+ * sigwait, sigwaitinfo, sigtimedwait; and signalfd, whose signals stay
+ * the kernel's.
  *
  * On a green thread the mask is the thread's own (shim/signal.c), as a
  * native thread's is, not its worker's: the worker's OS thread takes every
@@ -30,6 +31,18 @@ static uint64_t word(const sigset_t *set)
 static void set_word(sigset_t *set, uint64_t w)
 {
     memcpy(set, &w, sizeof(w));
+}
+
+/* A signalfd reads signals the kernel keeps pending: they stay blocked in
+ * every worker's OS mask from now on, whoever blocks them in green masks
+ * (the program has blocked them, as signalfd(2) asks). Any thread. */
+G_EXPORT int signalfd(int fd, const sigset_t *mask, int flags)
+{
+    if (__builtin_expect(!g_real_ready, 0))
+        g_real_init();
+    if (mask)
+        g_sig_kernel_own(word(mask));
+    return real_signalfd(fd, mask, flags);
 }
 
 /* Returns a positive error number, as pthread_sigmask does. */

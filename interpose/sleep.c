@@ -29,6 +29,8 @@ static int sleep_until(struct g_thread *self, int64_t deadline)
         ;
     if (rc == -ECANCELED)
         g_cancel_act(self);
+    if (g_sig_due(self))
+        g_sig_deliver(self); /* came as the sleep ended */
     return rc;
 }
 

@@ -28,7 +28,7 @@ static void *run_main(void *arg)
 
 static void forked_child(void)
 {
-    g_sig_forked(g_self());
+    g_signals_forked();
     g_runtime_forked();
 }
 

@@ -230,12 +230,28 @@ bool g_fd_reserved(int fd)
 /* Locks are only needed while the workers run: before, no green thread
  * toggles a flag; in a forked child, one may have been held by a thread
  * that is gone. */
+/* A green thread holds an fd's lock in a signal-critical section: a
+ * handler that jumped from inside would leave the lock held. */
+static void lock_rec(struct g_fd *rec)
+{
+    if (g_self_to_park())
+        g_sig_critical_begin(g_self());
+    g_spin_acquire(&rec->lock);
+}
+
+static void unlock_rec(struct g_fd *rec)
+{
+    g_spin_release(&rec->lock);
+    if (g_self_to_park())
+        g_sig_critical_end(g_self());
+}
+
 void g_fd_lock(int fd)
 {
     struct g_fd *rec = g_runtime_live ? g_fd_record(fd, true) : NULL;
 
     if (rec)
-        g_spin_acquire(&rec->lock);
+        lock_rec(rec);
 }
 
 void g_fd_unlock(int fd)
@@ -243,7 +259,7 @@ void g_fd_unlock(int fd)
     struct g_fd *rec = g_runtime_live ? g_fd_record(fd, false) : NULL;
 
     if (rec)
-        g_spin_release(&rec->lock);
+        unlock_rec(rec);
 }
 
 long g_fd_nonblocking(int fd, long (*call)(void *), void *arg, bool *blocking)
@@ -326,7 +342,7 @@ void g_fd_close_begin(int fd)
         atomic_store_explicit(&rec->mode, 0, memory_order_relaxed);
         return;
     }
-    g_spin_acquire(&rec->lock);
+    lock_rec(rec); /* g_fd_close_end unlocks */
     atomic_store_explicit(&rec->kind, G_FD_UNKNOWN, memory_order_relaxed);
     atomic_store_explicit(&rec->mode, 0, memory_order_relaxed);
     mask = atomic_exchange_explicit(&rec->watchers, 0, memory_order_relaxed);

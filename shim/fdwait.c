@@ -190,6 +190,9 @@ static int wait_fds(const struct pollfd *fds, int n, int64_t deadline,
         if (its == MAP_FAILED)
             return -ENOMEM;
     }
+    /* From the first attach to the last detach a handler must not run
+     * here (and maybe jump away): it waits for the end. */
+    g_sig_critical_begin(self);
     for (i = 0; i < n; i++) {
         its[i].watch = NULL;
         g_queue_init(&its[i].node);
@@ -217,6 +220,7 @@ static int wait_fds(const struct pollfd *fds, int n, int64_t deadline,
         detach(&its[i]);
     if (its != small)
         munmap(its, size);
+    g_sig_critical_end(self);
     return rc > 0 ? 0 : rc;
 }
 

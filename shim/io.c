@@ -40,15 +40,12 @@ static int nap(int64_t deadline)
                                                         : now + UNPOLLABLE_NS);
 }
 
-long g_io_block(int fd, int events, int timeo, long (*try)(void *),
-                void *arg)
+static long io_block(int fd, int events, int timeo, long (*try)(void *),
+                     void *arg)
 {
     int64_t deadline = 0; /* 0: not looked up yet */
     bool skip = events & G_WAIT_FIRST;
     long rc;
-
-    if (g_sig_due(g_self()))
-        g_sig_deliver(g_self()); /* what came since the last call */
 
     for (;;) {
         rc = skip ? -EAGAIN : try(arg);
@@ -78,4 +75,20 @@ long g_io_block(int fd, int events, int timeo, long (*try)(void *),
         if (rc < 0)
             return rc;
     }
+}
+
+long g_io_block(int fd, int events, int timeo, long (*try)(void *),
+                void *arg)
+{
+    struct g_thread *self = g_self();
+    long rc;
+
+    /* Signals delivered at the call's start and end, as a system call's
+     * entry and return would: then nothing of its waits is linked. */
+    if (g_sig_due(self))
+        g_sig_deliver(self);
+    rc = io_block(fd, events, timeo, try, arg);
+    if (g_sig_due(self))
+        g_sig_deliver(self);
+    return rc;
 }

@@ -34,6 +34,9 @@ static void thread_entry(struct g_transfer t)
 
     g_resumed(t);
     self = g_tls_self;
+    /* Signals sent to the process look for takers among a worker's live
+     * threads (shim/signal.c); only the worker touches its list. */
+    g_queue_insert_tail(&self->worker->threads, &self->live);
     errno = 0;
     g_thread_exit(self->start(self->arg));
 }

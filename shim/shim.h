@@ -52,7 +52,16 @@ struct g_thread {
     int saved_errno;             /* the program's errno while switched out */
     bool wake_pending;           /* readied while running or queued: the next
                                     park returns at once (owner worker only) */
+    bool sig_inject;             /* resumed to take signals, not woken */
+    bool sig_window;             /* in sigsuspend, ppoll's mask, sigwait */
+    unsigned char sig_critical;  /* in libgreen's waits and fd locks: a
+                                    signal waits for the end of them */
     enum g_thread_state state;
+    unsigned char sig_ran;       /* G_SIG_RAN, G_SIG_NORESTART since the
+                                    last interruptible wait began */
+    /* Signals handed to it (shim/signal.c); in this first cache line with
+     * the rest that every switch and wait touches. */
+    _Atomic uint64_t sig_pending_bits;
 
     void *(*start)(void *);
     void *arg;
@@ -89,17 +98,17 @@ struct g_thread {
      * (or its creator before it runs) and read by any trampoline. */
     _Atomic uint64_t sig_blocked;  /* bit sig - 1 for each blocked signal */
     _Atomic uint64_t sig_waiting;  /* sigwait's set while it waits */
-    struct g_sigrec *_Atomic sig_pending; /* records for it, LIFO */
-    _Atomic uint64_t sig_pending_bits;    /* their signals */
+    struct g_sigrec *_Atomic sig_pending; /* records for it, LIFO; their
+                                             signals in sig_pending_bits */
     _Atomic unsigned sig_epoch;   /* signals handed to it so far */
     _Atomic bool sig_waits;       /* parking for a wait a signal must end */
-    bool sig_window;              /* in sigsuspend, ppoll's mask, sigwait */
     unsigned sig_window_epoch;    /* sig_epoch when that window opened */
-    bool sig_inject;              /* resumed to take signals, not woken */
     struct g_thread *sig_next;    /* on worker->sig_queue (lock-free) */
     _Atomic bool sig_queued;      /* on worker->sig_queue, not drained */
     int sig_depth;                /* handlers running on it */
     uint64_t sig_blocked_before;  /* its mask before the outermost one */
+    struct g_queue live;          /* on worker->threads from its first run
+                                     until reaped; owned by that worker */
 };
 
 /* What pthread_create's attributes ask for. */
@@ -188,9 +197,9 @@ void g_cleanup_unwind(struct g_thread *self);
 /* g_park and g_ready, the switch itself, are inline in shim/worker.h. */
 /* Let the other runnable threads of this worker (and its loop) run. */
 void g_yield(struct g_thread *self);
-/* For a call that returned without waiting: g_yield once in a while, so
- * that a thread calling it in a loop does not keep its worker's other
- * threads, timers and I/O from running. */
+/* For a call that returned without waiting (a poll, an accept): g_yield
+ * once in a while, so that a thread calling it in a loop does not keep its
+ * worker's other threads, timers and I/O from running. */
 void g_yield_now_and_then(struct g_thread *self);
 /* Monotonic now, in nanoseconds. */
 int64_t g_now(void);
@@ -291,6 +300,7 @@ static inline uint64_t g_sigbit(int sig)
 struct g_sigact {
     void *handler;
     int flags;
+    bool one_shot; /* SA_RESETHAND's reset was done for this delivery */
 };
 
 /* The program's dispositions as its sigaction calls set them (and, for the
@@ -298,10 +308,16 @@ struct g_sigact {
 void g_sig_program_set(int sig, void *handler, int flags, uint64_t mask);
 void *g_sig_program(int sig, int *flags, uint64_t *mask);
 bool g_sig_program_known(int sig);
-/* Whether our trampoline stands in for the program's SIG_DFL (a green
- * thread blocks the signal, so the kernel must not act on it at once). */
-bool g_sig_hidden(int sig);
-void g_sig_set_hidden(int sig, bool hidden);
+/* SA_RESETHAND: handler becomes SIG_DFL; true for the one delivery that
+ * made the change (the kernel keeps our trampoline: we reset, not it). */
+bool g_sig_one_shot(int sig, void *handler);
+/* Whether the kernel holds our trampoline for sig: for a handler, or for
+ * SIG_DFL once a green thread blocks it (the kernel must then not act on
+ * it at once). */
+bool g_sig_trampolined(int sig);
+void g_sig_set_trampolined(int sig, bool yes);
+/* Whether some green thread blocks sig now. */
+bool g_sig_blocked_anywhere(int sig);
 
 /* What the trampoline does with a signal that reached its OS thread. */
 enum g_sig_verdict {
@@ -309,11 +325,14 @@ enum g_sig_verdict {
     G_SIG_TAKEN,        /* handed to a green thread, or pending */
     G_SIG_DELIVER_HERE, /* a kick: g_sig_deliver() the thread here */
     G_SIG_DEFAULT,      /* a fault the thread blocks: the default action */
+    G_SIG_KERNEL,       /* a signalfd's: queued back to the kernel; the
+                           OS thread must block those from now on */
 };
-/* From the trampoline, any OS thread; act is the disposition the kernel
- * delivered. Async-signal-safe. */
+/* From the trampoline, any OS thread; act is the program's disposition,
+ * which a one-shot handler's delivery resets (act->one_shot then says so).
+ * Async-signal-safe. */
 enum g_sig_verdict g_sig_arrived(int sig, const siginfo_t *info,
-                                 const struct g_sigact *act);
+                                 struct g_sigact *act);
 /* Run act for sig on this stack, with the interrupted green thread's mask
  * as the kernel would set it (G_SIG_RUN_HERE). */
 void g_sig_run_here(int sig, siginfo_t *info, void *context,
@@ -333,6 +352,14 @@ int g_sig_deliver(struct g_thread *self);
 bool g_sig_restart(struct g_thread *self, bool restartable);
 /* g_sig_deliver inside a wait that goes on (see worker.h's g_wait). */
 void g_sig_deliver_in_wait(struct g_thread *self);
+/* A signal-critical section of self (a wait being set up or torn down, an
+ * fd lock held): a signal that interrupts it waits for its end, which
+ * delivers it. */
+static inline void g_sig_critical_begin(struct g_thread *self)
+{
+    self->sig_critical++;
+}
+void g_sig_critical_end(struct g_thread *self);
 /* Before checks at a call's start: are signals pending that self takes? */
 static inline bool g_sig_due(struct g_thread *self);
 
@@ -346,10 +373,20 @@ void g_sig_start(uint64_t mask);
 void g_sig_main_init(struct g_thread *t);
 /* An exiting thread's pending signals: the process's go to another. */
 void g_sig_thread_exit(struct g_thread *self);
+/* A struct about to be reused: records handed to it after its exit. */
+void g_sig_thread_recycle(struct g_thread *t);
 /* In a forked child: its OS mask becomes the forking thread's. */
 void g_sig_forked(struct g_thread *self);
-/* A jump (siglongjmp) out of handlers running on self. */
-void g_sig_jumped(struct g_thread *self);
+/* sigsetjmp(env, savemask) on self (NULL: not green): remember its mask
+ * in env's spare words; a jump (siglongjmp, longjmp) to env, or out of
+ * handlers (env NULL), then gives it back if env saved it. */
+struct __jmp_buf_tag;
+void g_sig_setjmp(struct __jmp_buf_tag *env, int savemask);
+void g_sig_jumped(struct g_thread *self, const struct __jmp_buf_tag *env);
+/* Signals a signalfd reads stay the kernel's: blocked in every worker's
+ * OS mask from now on; what is pending of them is queued back to it. */
+void g_sig_kernel_own(uint64_t set);
+uint64_t g_sig_kernel_owned(void);
 
 /* pthread_sigmask; then delivers what it unblocked. 0 or -EINVAL. */
 int g_sig_setmask(struct g_thread *self, int how, const uint64_t *set,
@@ -461,10 +498,13 @@ static inline struct g_thread *g_self_to_park(void)
 
 static inline bool g_sig_due(struct g_thread *self)
 {
-    return __builtin_expect(
-        atomic_load_explicit(&self->sig_pending_bits, memory_order_relaxed) &
-            ~atomic_load_explicit(&self->sig_blocked, memory_order_relaxed),
-        0);
+    uint64_t pending = atomic_load_explicit(&self->sig_pending_bits,
+                                            memory_order_relaxed);
+
+    /* The mask is in another cache line: read only if something waits. */
+    return __builtin_expect(pending != 0, 0) &&
+           (pending & ~atomic_load_explicit(&self->sig_blocked,
+                                            memory_order_relaxed));
 }
 
 #endif

@@ -11,253 +11,59 @@
  * first. This file does the same for green threads:
  *
  *  - Each green thread has its own signal mask (sig_blocked); the workers'
- *    OS masks stay empty, so every signal reaches interpose/signal.c's
- *    trampoline: the program's handlers are installed behind it, and so is
- *    a hidden one for a default action while a green thread blocks the
- *    signal (the kernel must not act on a signal the program blocked).
+ *    OS masks block nothing but the signals a signalfd reads, so every
+ *    other signal reaches interpose/signal.c's trampoline: the program's
+ *    handlers are installed behind it, and so is a stand-in for SIG_DFL
+ *    once a green thread blocks the signal (the kernel must not act on a
+ *    signal the program blocked).
  *  - The trampoline asks g_sig_arrived who takes the signal. The thread it
- *    interrupted takes it at once, on its own stack, as natively. Another
- *    green thread gets a record (struct g_sigrec) on its pending list; its
- *    worker resumes it if it is parked (g_sig_drain: "injection"), and a
- *    thread running on another worker is kicked with a signal of its own.
+ *    interrupted takes it at once, on its own stack, as natively, unless it
+ *    is inside libgreen's own wait or fd lock (sig_critical), where a
+ *    handler that jumps would leave a waiter linked or a lock held. Any
+ *    other green thread gets a record (struct g_sigrec) on its pending list:
+ *    its worker resumes it if it is parked (g_sig_drain: "injection"), and
+ *    a thread running on another worker is kicked with a signal of its own.
  *  - A parked thread resumed for signals ends an interruptible wait (the
  *    fd waits, sleeps, semaphores, sigsuspend, sigwait) with -EINTR; its
  *    call then runs the handlers with no waiter left linked, so that a
  *    handler may siglongjmp, and restarts or fails with EINTR as the kernel
  *    would (g_sig_restart). Other waits (mutexes, condition variables,
  *    joins) run the handlers in place and wait on, as natively.
- *  - A signal that every green thread blocks waits in the process's own
- *    pending list until one unblocks it or sigwait()s for it.
+ *  - A signal goes first to the main thread, the interrupted one, a thread
+ *    in sigwait for it, or the last to unblock it. If none of them takes it
+ *    it waits in the process's pending list: for good if every green
+ *    thread blocks it (until one unblocks it or sigwait()s), else every
+ *    worker looks through its own threads for a taker (route()).
  *
- * The trampoline runs on any OS thread, so everything reachable from
- * g_sig_arrived is async-signal-safe: atomics, raw system calls, no locks.
+ * This file decides who takes a signal and tells it; shim/sigthread.c is
+ * the green thread's side (its mask, running its handlers, the calls that
+ * wait for signals); shim/sigrec.c keeps the records, shim/sigaction.c the
+ * program's dispositions. The trampoline runs on any OS thread, so
+ * everything reachable from g_sig_arrived is async-signal-safe: atomics,
+ * raw system calls, no locks.
  */
-#include "shim/worker.h"
+#include "shim/sigstate.h"
 
-#include <signal.h>
 #include <string.h>
-#include <ucontext.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* A signal on its way to a green thread, or pending. */
-struct g_sigrec {
-    struct g_sigrec *next; /* on a thread's sig_pending or on proc_pending */
-    siginfo_t info;
-    void *handler; /* as the kernel delivered it (the trampoline ran with
-                      it); NULL: the disposition when it is delivered */
-    int flags;     /* the handler's sa_flags, with handler */
-    bool ours;     /* sent by g_sig_send, never through the kernel */
-    bool directed; /* sent to its thread, not to the process */
-};
+/* Requests that every worker look through its threads for takers of the
+ * process's pending signals; each worker remembers the last it served. */
+static _Atomic unsigned route_gen;
 
-/* Records come from a fixed pool, allocated by a bitmap: a trampoline can
- * take one on any thread, at any moment. Past it a process-directed signal
- * is handled as before injection (at once, where it landed); a blocked one
- * is lost, as a real-time signal past RLIMIT_SIGPENDING. */
-#define RECORDS 1024
-static struct g_sigrec records[RECORDS];
-static _Atomic uint64_t records_used[RECORDS / 64];
-
-/* Signals every green thread blocks, in arrival order (LIFO list). */
-static struct g_sigrec *_Atomic proc_pending;
-static _Atomic uint64_t proc_pending_bits;
-
-/* What the program asked for, per signal, as its sigaction set it. */
-static struct {
-    _Atomic(void *) handler; /* SIG_DFL (NULL), SIG_IGN, or a function */
-    _Atomic int flags;
-    _Atomic uint64_t mask;
-    _Atomic bool known;  /* set through us, or read from the kernel */
-    _Atomic bool hidden; /* our trampoline stands in for SIG_DFL */
-} programs[_NSIG];
-
-/* Green threads that block each signal, and the last thread that
- * unblocked it or waits for it: where a signal goes when neither the main
- * thread nor the interrupted one takes it. */
+/* Green threads that block each signal, the last thread that unblocked
+ * it, and the threads in sigwait: where a signal goes when neither the
+ * main thread nor the interrupted one takes it. */
 static _Atomic long blockers[_NSIG];
 static struct g_thread *_Atomic hints[_NSIG];
+#define SIGWAITERS 32
+static struct g_thread *_Atomic sigwaiters[SIGWAITERS];
 static struct g_thread *_Atomic main_thread;
 
 /* The si_value of the signal that kicks a worker running a green thread
  * that has records to take (kick()). */
 static const char kick_cookie;
-
-static uint64_t bit(int sig)
-{
-    return (uint64_t)1 << (sig - 1);
-}
-
-static bool valid(int sig)
-{
-    return sig > 0 && sig < _NSIG;
-}
-
-/* --- records --- */
-
-static struct g_sigrec *rec_alloc(void)
-{
-    for (int w = 0; w < RECORDS / 64; w++) {
-        uint64_t used = atomic_load_explicit(&records_used[w],
-                                             memory_order_relaxed);
-
-        while (~used) {
-            int i = __builtin_ctzll(~used);
-
-            if (atomic_compare_exchange_weak_explicit(
-                    &records_used[w], &used, used | (uint64_t)1 << i,
-                    memory_order_acquire, memory_order_relaxed))
-                return &records[w * 64 + i];
-        }
-    }
-    return NULL;
-}
-
-static void rec_free(struct g_sigrec *r)
-{
-    size_t i = (size_t)(r - records);
-
-    atomic_fetch_and_explicit(&records_used[i / 64], ~((uint64_t)1 << i % 64),
-                              memory_order_release);
-}
-
-static void push(struct g_sigrec *_Atomic *list, _Atomic uint64_t *bits,
-                 struct g_sigrec *r)
-{
-    struct g_sigrec *head = atomic_load_explicit(list, memory_order_relaxed);
-
-    atomic_fetch_or_explicit(bits, bit(r->info.si_signo),
-                             memory_order_seq_cst);
-    do {
-        r->next = head;
-    } while (!atomic_compare_exchange_weak_explicit(
-        list, &head, r, memory_order_release, memory_order_relaxed));
-}
-
-/* Take the whole list, oldest first. The bits are cleared first: a record
- * pushed meanwhile sets its bit again. */
-static struct g_sigrec *take_all(struct g_sigrec *_Atomic *list,
-                                 _Atomic uint64_t *bits)
-{
-    struct g_sigrec *r, *fifo = NULL;
-
-    atomic_store_explicit(bits, 0, memory_order_seq_cst);
-    r = atomic_exchange_explicit(list, NULL, memory_order_acquire);
-    while (r) {
-        struct g_sigrec *next = r->next;
-
-        r->next = fifo;
-        fifo = r;
-        r = next;
-    }
-    return fifo;
-}
-
-/* Put back what a taker did not deliver, keeping its order. */
-static void put_back(struct g_sigrec *_Atomic *list, _Atomic uint64_t *bits,
-                     struct g_sigrec *fifo)
-{
-    while (fifo) {
-        struct g_sigrec *next = fifo->next;
-
-        push(list, bits, fifo);
-        fifo = next;
-    }
-}
-
-/* A standard signal is pending at most once per list; real-time signals
- * queue (signal(7)). */
-static bool merges(_Atomic uint64_t *bits, int sig)
-{
-    return sig < SIGRTMIN &&
-           (atomic_load_explicit(bits, memory_order_relaxed) & bit(sig));
-}
-
-/* --- the program's dispositions --- */
-
-void g_sig_program_set(int sig, void *handler, int flags, uint64_t mask)
-{
-    if (!valid(sig))
-        return;
-    atomic_store_explicit(&programs[sig].flags, flags, memory_order_relaxed);
-    atomic_store_explicit(&programs[sig].mask, mask, memory_order_relaxed);
-    atomic_store_explicit(&programs[sig].handler, handler,
-                          memory_order_release);
-    atomic_store_explicit(&programs[sig].known, true, memory_order_release);
-}
-
-void *g_sig_program(int sig, int *flags, uint64_t *mask)
-{
-    bool ok = valid(sig);
-
-    if (flags)
-        *flags = ok ? atomic_load_explicit(&programs[sig].flags,
-                                           memory_order_relaxed)
-                    : 0;
-    if (mask)
-        *mask = ok ? atomic_load_explicit(&programs[sig].mask,
-                                          memory_order_relaxed)
-                   : 0;
-    return ok ? atomic_load_explicit(&programs[sig].handler,
-                                     memory_order_acquire)
-              : SIG_DFL;
-}
-
-bool g_sig_program_known(int sig)
-{
-    return valid(sig) &&
-           atomic_load_explicit(&programs[sig].known, memory_order_acquire);
-}
-
-bool g_sig_hidden(int sig)
-{
-    return valid(sig) &&
-           atomic_load_explicit(&programs[sig].hidden, memory_order_relaxed);
-}
-
-void g_sig_set_hidden(int sig, bool hidden)
-{
-    if (valid(sig))
-        atomic_store_explicit(&programs[sig].hidden, hidden,
-                              memory_order_relaxed);
-}
-
-/* --- the kernel, raw: libc's names are our hooks --- */
-
-/* The kernel's struct sigaction on x86-64. */
-struct k_sigaction {
-    void *handler;
-    unsigned long flags;
-    void *restorer;
-    uint64_t mask;
-};
-
-static void os_mask(int how, uint64_t set, uint64_t *old)
-{
-    syscall(SYS_rt_sigprocmask, how, &set, old, sizeof(set));
-}
-
-/*
- * The default action of sig, from any thread: nothing for the signals
- * whose default is to be ignored, else the kernel's own (terminate, dump
- * core, stop), by sending sig to ourselves with SIG_DFL for a moment. A
- * stop returns once the process is continued.
- */
-void g_sig_default(int sig)
-{
-    struct k_sigaction dfl = {.handler = SIG_DFL}, old;
-    uint64_t mask;
-    int saved_errno = errno;
-
-    if (sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT)
-        return;
-    syscall(SYS_rt_sigaction, sig, &dfl, &old, sizeof(uint64_t));
-    os_mask(SIG_UNBLOCK, bit(sig), &mask);
-    syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
-    os_mask(SIG_SETMASK, mask, NULL);
-    syscall(SYS_rt_sigaction, sig, &old, NULL, sizeof(uint64_t));
-    errno = saved_errno;
-}
 
 /* --- masks --- */
 
@@ -273,7 +79,7 @@ static void count_blockers(uint64_t set, long delta)
 
 /* Install t's mask, keeping the counts and hints. Only t itself (or its
  * creator, before it runs) writes its mask. */
-static void set_blocked(struct g_thread *t, uint64_t mask)
+void g_sig_set_blocked(struct g_thread *t, uint64_t mask)
 {
     uint64_t old = atomic_load_explicit(&t->sig_blocked, memory_order_relaxed);
     uint64_t unblocked = old & ~mask;
@@ -291,20 +97,13 @@ static void set_blocked(struct g_thread *t, uint64_t mask)
     }
 }
 
-/* SIGKILL and SIGSTOP cannot be blocked, nor glibc's own two, which it
- * keeps out of every mask the program sets. */
-static uint64_t blockable(uint64_t set)
-{
-    return set & ~(bit(SIGKILL) | bit(SIGSTOP) | bit(32) | bit(33));
-}
-
 void g_sig_thread_init(struct g_thread *t, const struct g_thread *creator,
                        const uint64_t *mask)
 {
-    uint64_t m = mask ? blockable(*mask)
-                      : creator ? atomic_load_explicit(&creator->sig_blocked,
-                                                       memory_order_relaxed)
-                                : 0;
+    uint64_t m = mask      ? sig_blockable(*mask)
+                 : creator ? atomic_load_explicit(&creator->sig_blocked,
+                                                  memory_order_relaxed)
+                           : 0;
 
     atomic_store_explicit(&t->sig_blocked, m, memory_order_relaxed);
     count_blockers(m, 1);
@@ -315,12 +114,12 @@ static uint64_t initial_mask;
 
 void g_sig_start(uint64_t mask)
 {
-    initial_mask = blockable(mask);
+    initial_mask = sig_blockable(mask);
 }
 
 void g_sig_main_init(struct g_thread *t)
 {
-    set_blocked(t, initial_mask);
+    g_sig_set_blocked(t, initial_mask);
     atomic_store_explicit(&main_thread, t, memory_order_release);
 }
 
@@ -340,9 +139,9 @@ static bool takes(struct g_thread *t, int sig)
     if (state == G_DEAD || state == G_FREE || t->exiting)
         return false;
     return !(atomic_load_explicit(&t->sig_blocked, memory_order_relaxed) &
-             bit(sig)) ||
+             sig_bit(sig)) ||
            (atomic_load_explicit(&t->sig_waiting, memory_order_relaxed) &
-            bit(sig));
+            sig_bit(sig));
 }
 
 /* Whether every green thread blocks sig (and none waits for it). */
@@ -352,21 +151,30 @@ static bool all_block(int sig)
            g_threads_alive();
 }
 
+bool g_sig_blocked_anywhere(int sig)
+{
+    return sig_valid(sig) &&
+           atomic_load_explicit(&blockers[sig], memory_order_relaxed) > 0;
+}
+
 /* --- telling a thread --- */
 
 /* Kick the worker of t, which runs t now: the trampoline there delivers
- * t's records at once (g_sig_arrived). */
+ * t's records at once (g_sig_arrived). One kick in flight per worker. */
 static void kick(struct g_thread *t, int sig)
 {
+    struct g_worker *wk = t->worker;
     siginfo_t info;
 
+    if (atomic_exchange_explicit(&wk->kicked, true, memory_order_acq_rel))
+        return;
     memset(&info, 0, sizeof(info));
     info.si_signo = sig;
     info.si_code = SI_QUEUE;
     info.si_pid = getpid();
     info.si_uid = getuid();
     info.si_value.sival_ptr = (void *)&kick_cookie;
-    syscall(SYS_rt_tgsigqueueinfo, info.si_pid, t->worker->tid, sig, &info);
+    syscall(SYS_rt_tgsigqueueinfo, info.si_pid, wk->tid, sig, &info);
 }
 
 /* Queue t on its worker, which resumes it if it is parked. */
@@ -387,68 +195,121 @@ static void queue_for_worker(struct g_thread *t)
         g_worker_wakeup(wk);
 }
 
-/* Give r to t, which is not the thread running here: pending on it, and it
- * is woken or kicked to take it. */
-static void hand_over(struct g_thread *t, struct g_sigrec *r)
+/* Give r to t: pending on it; unless t blocks it (and does not wait for
+ * it), t is woken to take it, or kicked if it runs on another worker. */
+void g_sig_hand_over(struct g_thread *t, struct g_sigrec *r)
 {
     int sig = r->info.si_signo;
-    bool blocked = atomic_load_explicit(&t->sig_blocked,
-                                        memory_order_relaxed) &
-                   bit(sig);
+    bool waiting = atomic_load_explicit(&t->sig_waiting, memory_order_relaxed) &
+                   sig_bit(sig);
+    bool blocked =
+        (atomic_load_explicit(&t->sig_blocked, memory_order_relaxed) &
+         sig_bit(sig)) &&
+        !waiting;
 
-    push(&t->sig_pending, &t->sig_pending_bits, r);
-    if (blocked && !(atomic_load_explicit(&t->sig_waiting,
-                                          memory_order_relaxed) &
-                     bit(sig)))
+    g_sigrec_push(&t->sig_pending, &t->sig_pending_bits, r);
+    if (blocked)
         return; /* pending until t unblocks it */
     atomic_fetch_add_explicit(&t->sig_epoch, 1, memory_order_seq_cst);
     /* A thread computing on another worker may make no call for a long
      * time: interrupt it there, as the kernel would. (Only for a handler
      * it runs: the kick is the same signal, and must meet our trampoline.) */
-    if (!blocked && t->state == G_RUNNING && t->worker != g_tls_worker)
+    if (!waiting && t->state == G_RUNNING && t->worker != g_tls_worker)
         kick(t, sig);
     queue_for_worker(t);
 }
 
-static struct g_sigrec *record(int sig, const siginfo_t *info,
-                               const struct g_sigact *act, bool ours)
+struct g_sigrec *g_sig_record(int sig, const siginfo_t *info,
+                              const struct g_sigact *act, bool ours)
 {
-    struct g_sigrec *r = rec_alloc();
+    struct g_sigrec *r = g_sigrec_alloc();
 
     if (!r)
         return NULL;
     r->info = *info;
     r->info.si_signo = sig;
-    r->handler = act ? act->handler : NULL;
-    r->flags = act ? act->flags : 0;
+    r->handler = act && act->one_shot ? act->handler : NULL;
+    r->flags = act && act->one_shot ? act->flags : 0;
     r->ours = ours;
     r->directed = ours;
     return r;
 }
 
-/* A signal every green thread blocks waits in the process's list. */
-static void pend_process(int sig, const siginfo_t *info)
+/* Ask every worker to look through its threads for takers (route()). */
+static void route_request(void)
 {
-    struct g_sigrec *r;
+    atomic_fetch_add_explicit(&route_gen, 1, memory_order_seq_cst);
+    for (int i = 0; i < g_nworkers; i++)
+        if (atomic_load_explicit(&g_workers[i].sleeping, memory_order_seq_cst))
+            g_worker_wakeup(&g_workers[i]);
+}
 
-    if (merges(&proc_pending_bits, sig) ||
-        !(r = record(sig, info, NULL, false)))
+/* A signal nobody we know takes waits in the process's list; unless every
+ * green thread blocks it, the workers look for a taker. */
+static void pend_process(struct g_sigrec *r)
+{
+    int sig = r->info.si_signo;
+
+    if (g_sigrec_merges(&g_sig_proc_bits, sig)) {
+        g_sigrec_free(r);
         return;
-    push(&proc_pending, &proc_pending_bits, r);
+    }
+    g_sigrec_push(&g_sig_proc_pending, &g_sig_proc_bits, r);
+    if (!all_block(sig))
+        route_request();
+}
+
+void g_sig_sigwait_enter(struct g_thread *self)
+{
+    for (int i = 0; i < SIGWAITERS; i++) {
+        struct g_thread *none = NULL;
+
+        if (atomic_compare_exchange_strong_explicit(&sigwaiters[i], &none, self,
+                                                    memory_order_seq_cst,
+                                                    memory_order_relaxed))
+            return;
+    }
+}
+
+void g_sig_sigwait_leave(struct g_thread *self)
+{
+    for (int i = 0; i < SIGWAITERS; i++) {
+        struct g_thread *me = self;
+
+        if (atomic_compare_exchange_strong_explicit(&sigwaiters[i], &me, NULL,
+                                                    memory_order_relaxed,
+                                                    memory_order_relaxed))
+            return;
+    }
+}
+
+static struct g_thread *waiter_for(int sig)
+{
+    for (int i = 0; i < SIGWAITERS; i++) {
+        struct g_thread *t =
+            atomic_load_explicit(&sigwaiters[i], memory_order_acquire);
+
+        if (t && (atomic_load_explicit(&t->sig_waiting, memory_order_relaxed) &
+                  sig_bit(sig)))
+            return t;
+    }
+    return NULL;
 }
 
 /* The thread a signal sent to the process goes to: the main thread first,
  * as the kernel tries the thread group leader first, then the thread it
- * interrupted, then the last to unblock it or wait for it. */
+ * interrupted, a thread in sigwait for it, the last to unblock it. */
 static struct g_thread *choose(int sig, struct g_thread *here)
 {
-    struct g_thread *t = atomic_load_explicit(&main_thread,
-                                              memory_order_acquire);
+    struct g_thread *t =
+        atomic_load_explicit(&main_thread, memory_order_acquire);
 
     if (takes(t, sig))
         return t;
     if (takes(here, sig))
         return here;
+    if ((t = waiter_for(sig)))
+        return t;
     t = atomic_load_explicit(&hints[sig], memory_order_relaxed);
     return takes(t, sig) ? t : NULL;
 }
@@ -479,449 +340,194 @@ static bool is_kick(const siginfo_t *info)
            info->si_value.sival_ptr == (void *)&kick_cookie;
 }
 
+/* Whether the thread running here takes sig at once, on its stack: it
+ * does not block it, and is neither inside libgreen's own waits and fd
+ * locks (a handler that jumped would leave them linked or held) nor about
+ * to park in a window (it would miss the signal). */
+static bool runs_here(struct g_thread *here, int sig)
+{
+    return !(g_sig_blocked(here) & sig_bit(sig)) && here->sig_critical == 0 &&
+           !atomic_load_explicit(&here->sig_waits, memory_order_seq_cst);
+}
+
 enum g_sig_verdict g_sig_arrived(int sig, const siginfo_t *info,
-                                 const struct g_sigact *act)
+                                 struct g_sigact *act)
 {
     struct g_thread *here = g_tls_self, *t;
     struct g_sigrec *r;
+    bool kicked;
 
-    if (!g_runtime_live || !g_tls_worker || !valid(sig))
+    if (!g_runtime_live || !g_tls_worker || !sig_valid(sig))
         return G_SIG_RUN_HERE; /* a plain OS thread: the kernel chose it */
-    if (is_kick(info)) {
-        if (here && (atomic_load_explicit(&here->sig_pending_bits,
-                                          memory_order_relaxed) &
-                     ~g_sig_blocked(here)))
-            return G_SIG_DELIVER_HERE;
-        return G_SIG_TAKEN;
+    /* A worker whose mask is behind took a signal a signalfd reads. */
+    if (g_sig_kernel_owned() & sig_bit(sig)) {
+        int saved_errno = errno;
+
+        g_sig_requeue(sig, info);
+        errno = saved_errno;
+        return G_SIG_KERNEL;
+    }
+    /* Any arrival ends a kick: the kernel merges a kick with the same
+     * signal already pending, which then stands for it. */
+    kicked = atomic_exchange_explicit(&g_tls_worker->kicked, false,
+                                      memory_order_acq_rel);
+    if (is_kick(info))
+        return here && here->sig_critical == 0 && g_sig_due(here)
+                   ? G_SIG_DELIVER_HERE
+                   : G_SIG_TAKEN;
+    /* A one-shot handler is this delivery's; the next finds SIG_DFL. */
+    if ((act->flags & SA_RESETHAND) && act->handler != SIG_DFL &&
+        act->handler != SIG_IGN) {
+        act->one_shot = g_sig_one_shot(sig, act->handler);
+        if (!act->one_shot)
+            act->handler = g_sig_program(sig, &act->flags, NULL);
     }
     if (directed_here(sig, info)) {
-        if (!here || !(g_sig_blocked(here) & bit(sig)))
-            return G_SIG_RUN_HERE;
-        if (info->si_code > 0 && sig != SIGPIPE)
+        t = here;
+        if (!t)
+            return G_SIG_RUN_HERE; /* the scheduler's own */
+        if ((g_sig_blocked(t) & sig_bit(sig)) && info->si_code > 0 &&
+            sig != SIGPIPE)
             return G_SIG_DEFAULT; /* a blocked fault kills, as natively */
-        if (!merges(&here->sig_pending_bits, sig) &&
-            (r = record(sig, info, act, false))) {
-            r->directed = true;
-            push(&here->sig_pending, &here->sig_pending_bits, r);
-        }
-        return G_SIG_TAKEN;
-    }
-    t = choose(sig, here);
-    if (!t) {
-        if (!all_block(sig))
-            return G_SIG_RUN_HERE; /* a taker we cannot find: as before */
-        pend_process(sig, info);
-        return G_SIG_TAKEN;
-    }
-    /* The thread here, unless it is between deciding to wait and parking
-     * for a wait that a signal must end (sigsuspend): then it could miss
-     * the signal, and its worker resumes it once it has parked. */
-    if (t == here && !atomic_load_explicit(&t->sig_waits, memory_order_seq_cst)) {
-        atomic_fetch_add_explicit(&t->sig_epoch, 1, memory_order_seq_cst);
-        return G_SIG_RUN_HERE;
-    }
-    if (!(r = record(sig, info, act, false))) {
-        atomic_fetch_add_explicit(&t->sig_epoch, 1, memory_order_seq_cst);
-        return G_SIG_RUN_HERE;
-    }
-    hand_over(t, r);
-    return G_SIG_TAKEN;
-}
-
-/* --- delivery on the green thread --- */
-
-void g_sig_run_here(int sig, siginfo_t *info, void *context,
-                    const struct g_sigact *act)
-{
-    struct g_thread *here = g_tls_self;
-    uint64_t mask, before = 0;
-
-    if (act->handler == SIG_IGN)
-        return;
-    if (act->handler == SIG_DFL) {
-        g_sig_default(sig); /* a hidden trampoline's */
-        return;
-    }
-    /* The thread's own mask while its handler runs, as the kernel sets
-     * the OS thread's; and back after it, whatever the handler did. */
-    g_sig_program(sig, NULL, &mask);
-    if (here) {
-        before = g_sig_blocked(here);
-        if (here->sig_depth++ == 0)
-            here->sig_blocked_before = before;
-        set_blocked(here, blockable(before | mask |
-                                    (act->flags & SA_NODEFER ? 0 : bit(sig))));
-    }
-    if (act->flags & SA_SIGINFO)
-        ((void (*)(int, siginfo_t *, void *))act->handler)(sig, info, context);
-    else
-        ((void (*)(int))act->handler)(sig);
-    if (here) {
-        here->sig_depth--;
-        set_blocked(here, before);
-    }
-}
-
-void g_sig_jumped(struct g_thread *self)
-{
-    /* A jump out of handlers gives back the mask from before them: what
-     * sigsetjmp saved, when it was called outside them (the usual way). */
-    if (self && self->sig_depth > 0) {
-        self->sig_depth = 0;
-        set_blocked(self, self->sig_blocked_before);
-    }
-}
-
-/* Run one signal's disposition on self: 0, or G_SIG_RAN with G_SIG_NORESTART
- * if its handler lacks SA_RESTART. */
-static int run_one(struct g_thread *self, siginfo_t *info, void *handler,
-                   int flags, bool ours)
-{
-    int sig = info->si_signo;
-    uint64_t mask, before;
-    unsigned window_epoch;
-    bool window;
-    ucontext_t uc;
-
-    if (!handler)
-        handler = g_sig_program(sig, &flags, &mask);
-    else
-        g_sig_program(sig, NULL, &mask);
-    if (handler == SIG_IGN)
-        return 0;
-    if (handler == SIG_DFL) {
-        g_sig_default(sig);
-        return 0;
-    }
-    /* A signal we send ourselves (pthread_kill of a green thread) never
-     * went through the kernel, which resets a one-shot handler. */
-    if (ours && (flags & SA_RESETHAND)) {
-        struct k_sigaction k;
-
-        syscall(SYS_rt_sigaction, sig, NULL, &k, sizeof(uint64_t));
-        k.handler = SIG_DFL;
-        k.flags &= ~(unsigned long)SA_SIGINFO;
-        syscall(SYS_rt_sigaction, sig, &k, NULL, sizeof(uint64_t));
-        g_sig_program_set(sig, SIG_DFL, flags & ~SA_SIGINFO, mask);
-    }
-    before = g_sig_blocked(self);
-    if (self->sig_depth++ == 0)
-        self->sig_blocked_before = before;
-    set_blocked(self, blockable(before | mask |
-                                (flags & SA_NODEFER ? 0 : bit(sig))));
-    /* The handler's own waits are not the call's window. */
-    window = self->sig_window;
-    window_epoch = self->sig_window_epoch;
-    self->sig_window = false;
-    if (flags & SA_SIGINFO) {
-        getcontext(&uc);
-        memcpy(&uc.uc_sigmask, &before, sizeof(before));
-        ((void (*)(int, siginfo_t *, void *))handler)(sig, info, &uc);
     } else {
-        ((void (*)(int))handler)(sig);
+        t = choose(sig, here);
     }
-    self->sig_window = window;
-    self->sig_window_epoch = window_epoch;
-    self->sig_depth--;
-    set_blocked(self, before);
-    return G_SIG_RAN | (flags & SA_RESTART ? 0 : G_SIG_NORESTART);
+    if (t && g_sig_ignored(sig, act->handler) && takes(t, sig) &&
+        !(atomic_load_explicit(&t->sig_waiting, memory_order_relaxed) &
+          sig_bit(sig)) &&
+        !(g_sig_blocked(t) & sig_bit(sig)))
+        return G_SIG_TAKEN; /* discarded, as the kernel discards it */
+    if (t && t == here && runs_here(here, sig)) {
+        atomic_fetch_add_explicit(&t->sig_epoch, 1, memory_order_seq_cst);
+        return G_SIG_RUN_HERE;
+    }
+    /* A standard signal already pending for its taker merges with it. */
+    if (t && g_sigrec_merges(&t->sig_pending_bits, sig))
+        return G_SIG_TAKEN;
+    r = g_sig_record(sig, info, act, false);
+    if (!r) {
+        /* No record left: a handler the thread here takes runs now; any
+         * other is lost, as past RLIMIT_SIGPENDING. */
+        bool handler = act->handler != SIG_DFL && act->handler != SIG_IGN;
+
+        return handler && here && t == here &&
+                       !(g_sig_blocked(here) & sig_bit(sig))
+                   ? G_SIG_RUN_HERE
+                   : G_SIG_TAKEN;
+    }
+    if (!t) {
+        pend_process(r);
+    } else {
+        r->directed = t == here && directed_here(sig, info);
+        g_sig_hand_over(t, r);
+    }
+    return kicked && here && here != t && here->sig_critical == 0 &&
+                   g_sig_due(here)
+               ? G_SIG_DELIVER_HERE
+               : G_SIG_TAKEN;
 }
 
-/* Deliver from list what self does not block; put back the rest. */
-static int deliver_list(struct g_thread *self, struct g_sigrec *_Atomic *list,
-                        _Atomic uint64_t *bits)
+/* In the scheduler: hand the process's pending signals to threads of this
+ * worker that take them. */
+static void route(struct g_worker *wk)
 {
-    struct g_sigrec *fifo, *keep = NULL, **tail = &keep;
-    int ran = 0;
+    struct g_sigrec *fifo =
+        g_sigrec_take_all(&g_sig_proc_pending, &g_sig_proc_bits);
+    struct g_sigrec *keep = NULL, **tail = &keep;
 
-    if (!(atomic_load_explicit(bits, memory_order_seq_cst) &
-          ~g_sig_blocked(self)))
-        return 0;
-    fifo = take_all(list, bits);
     while (fifo) {
         struct g_sigrec *r = fifo;
-        struct g_sigrec copy;
+        struct g_thread *taker = NULL;
+        struct g_queue *q;
 
         fifo = r->next;
-        if (g_sig_blocked(self) & bit(r->info.si_signo)) {
-            r->next = NULL;
+        r->next = NULL;
+        for (q = wk->threads.next; q != &wk->threads; q = q->next) {
+            struct g_thread *t = g_queue_data(q, struct g_thread, live);
+
+            if (takes(t, r->info.si_signo)) {
+                taker = t;
+                break;
+            }
+        }
+        if (taker) {
+            g_sig_hand_over(taker, r);
+        } else {
             *tail = r;
             tail = &r->next;
-            continue;
         }
-        /* The record is freed before its handler runs, which may jump. */
-        copy = *r;
-        rec_free(r);
-        ran |= run_one(self, &copy.info, copy.handler, copy.flags, copy.ours);
     }
-    put_back(list, bits, keep);
-    return ran;
-}
-
-int g_sig_deliver(struct g_thread *self)
-{
-    int ran = deliver_list(self, &self->sig_pending, &self->sig_pending_bits);
-
-    return ran | deliver_list(self, &proc_pending, &proc_pending_bits);
-}
-
-bool g_sig_restart(struct g_thread *self, bool restartable)
-{
-    int ran = g_sig_deliver(self);
-
-    /* In a window (sigsuspend, ppoll's mask), a signal handed over since
-     * it opened ran its handler, here or where it landed: the call ends. */
-    if (self->sig_window &&
-        atomic_load_explicit(&self->sig_epoch, memory_order_seq_cst) !=
-            self->sig_window_epoch)
-        return false;
-    if (!(ran & G_SIG_RAN))
-        return true; /* nothing was delivered: carry on */
-    return restartable && !(ran & G_SIG_NORESTART);
-}
-
-void g_sig_deliver_in_wait(struct g_thread *self)
-{
-    /* As in a handler: its waits do not park this thread, which is still
-     * linked where its own wait's waker will find it. */
-    g_tls_in_handler++;
-    g_sig_deliver(self);
-    g_tls_in_handler--;
+    g_sigrec_put_back(&g_sig_proc_pending, &g_sig_proc_bits, keep);
 }
 
 void g_sig_drain(struct g_worker *wk)
 {
-    struct g_thread *t =
-        atomic_exchange_explicit(&wk->sig_queue, NULL, memory_order_acquire);
+    unsigned gen = atomic_load_explicit(&route_gen, memory_order_seq_cst);
+    struct g_thread *t;
 
+    if (wk->route_seen != gen) {
+        wk->route_seen = gen;
+        route(wk);
+    }
+    g_sig_apply_os_mask(wk);
+    t = atomic_exchange_explicit(&wk->sig_queue, NULL, memory_order_acquire);
     while (t) {
         struct g_thread *next = t->sig_next;
 
+        /* Last touch of t as queued: from here on it may be recycled. */
+        atomic_store_explicit(&t->sig_queued, false, memory_order_release);
         if (t->state == G_PARKED && !t->sig_inject) {
             t->sig_inject = true;
             g_sched_make_runnable(wk, t);
+        } else if (t->state == G_READY && g_sig_due(t)) {
+            /* It runs soon; if it parks with them still pending, the
+             * next drain resumes it. */
+            queue_for_worker(t);
         }
-        /* Last touch: from here on t may be freed and recycled. */
-        atomic_store_explicit(&t->sig_queued, false, memory_order_release);
         t = next;
     }
 }
 
+bool g_sig_drain_due(const struct g_worker *wk)
+{
+    /* seq_cst: a worker about to sleep checks these after setting its
+     * sleeping flag, which their writers check after writing them. */
+    return atomic_load_explicit(&wk->sig_queue, memory_order_seq_cst) ||
+           wk->route_seen !=
+               atomic_load_explicit(&route_gen, memory_order_seq_cst) ||
+           wk->os_owned != g_sig_kernel_owned();
+}
+
 void g_sig_thread_exit(struct g_thread *self)
 {
-    struct g_sigrec *fifo = take_all(&self->sig_pending,
-                                     &self->sig_pending_bits);
+    struct g_sigrec *fifo =
+        g_sigrec_take_all(&self->sig_pending, &self->sig_pending_bits);
 
+    count_blockers(g_sig_blocked(self), -1);
+    atomic_store_explicit(&self->sig_blocked, 0, memory_order_relaxed);
     /* A signal sent to the process that this thread did not get to take
      * goes to another; those sent to the thread end with it. */
     while (fifo) {
         struct g_sigrec *r = fifo;
 
         fifo = r->next;
-        if (!r->directed && !merges(&proc_pending_bits, r->info.si_signo)) {
-            push(&proc_pending, &proc_pending_bits, r);
-        } else {
-            rec_free(r);
-        }
+        if (r->directed)
+            g_sigrec_free(r);
+        else
+            pend_process(r);
     }
-    count_blockers(g_sig_blocked(self), -1);
-    atomic_store_explicit(&self->sig_blocked, 0, memory_order_relaxed);
 }
 
-/* --- the calls on masks and waits --- */
-
-int g_sig_setmask(struct g_thread *self, int how, const uint64_t *set,
-                  uint64_t *old)
+void g_sig_thread_recycle(struct g_thread *t)
 {
-    uint64_t cur = g_sig_blocked(self);
+    /* Records handed to it after it exited go back to the pool. */
+    struct g_sigrec *fifo =
+        g_sigrec_take_all(&t->sig_pending, &t->sig_pending_bits);
 
-    if (old)
-        *old = cur;
-    if (!set)
-        return 0;
-    switch (how) {
-    case SIG_BLOCK:
-        cur |= *set;
-        break;
-    case SIG_UNBLOCK:
-        cur &= ~*set;
-        break;
-    case SIG_SETMASK:
-        cur = *set;
-        break;
-    default:
-        return -EINVAL;
-    }
-    set_blocked(self, blockable(cur));
-    /* Pending signals it unblocked are delivered before the call returns. */
-    g_sig_deliver(self);
-    return 0;
-}
-
-uint64_t g_sig_pending(struct g_thread *self)
-{
-    return (atomic_load_explicit(&self->sig_pending_bits,
-                                 memory_order_relaxed) |
-            atomic_load_explicit(&proc_pending_bits, memory_order_relaxed)) &
-           g_sig_blocked(self);
-}
-
-void g_sig_window_begin(struct g_thread *self, const uint64_t *mask,
-                        struct g_sig_window *win)
-{
-    win->epoch = atomic_load_explicit(&self->sig_epoch, memory_order_seq_cst);
-    win->before = g_sig_blocked(self);
-    win->masked = mask != NULL;
-    self->sig_window = true;
-    self->sig_window_epoch = win->epoch;
-    if (mask)
-        set_blocked(self, blockable(*mask));
-}
-
-bool g_sig_window_hit(struct g_thread *self, const struct g_sig_window *win)
-{
-    return atomic_load_explicit(&self->sig_epoch, memory_order_seq_cst) !=
-           win->epoch;
-}
-
-void g_sig_window_end(struct g_thread *self, const struct g_sig_window *win)
-{
-    self->sig_window = false;
-    if (win->masked)
-        set_blocked(self, win->before);
-}
-
-int g_sig_suspend(struct g_thread *self, const uint64_t *mask)
-{
-    struct g_sig_window win;
-    int rc = 0, ran;
-
-    g_sig_window_begin(self, mask, &win);
-    ran = g_sig_deliver(self); /* pending ones the mask lets in */
-    while (!(ran & G_SIG_RAN) && !g_sig_window_hit(self, &win)) {
-        struct g_waiter w;
-
-        g_waiter_init(&w, true);
-        w.interruptible = true;
-        rc = g_wait(&w, G_NEVER);
-        if (rc == -ECANCELED)
-            break;
-        ran = g_sig_deliver(self);
-    }
-    g_sig_window_end(self, &win);
-    return rc == -ECANCELED ? rc : -EINTR;
-}
-
-/* Take a record of a signal in set from list. */
-static struct g_sigrec *take_one(struct g_sigrec *_Atomic *list,
-                                 _Atomic uint64_t *bits, uint64_t set)
-{
-    struct g_sigrec *fifo, *found = NULL, *keep = NULL, **tail = &keep;
-
-    if (!(atomic_load_explicit(bits, memory_order_seq_cst) & set))
-        return NULL;
-    fifo = take_all(list, bits);
     while (fifo) {
         struct g_sigrec *r = fifo;
 
         fifo = r->next;
-        r->next = NULL;
-        if (!found && (bit(r->info.si_signo) & set)) {
-            found = r;
-            continue;
-        }
-        *tail = r;
-        tail = &r->next;
+        g_sigrec_free(r);
     }
-    put_back(list, bits, keep);
-    return found;
-}
-
-int g_sig_wait(struct g_thread *self, uint64_t set, siginfo_t *info,
-               int64_t deadline)
-{
-    struct g_sig_window win;
-    int rc = 0;
-
-    set = blockable(set);
-    for (int sig = 1; sig < _NSIG; sig++)
-        if (set & bit(sig))
-            atomic_store_explicit(&hints[sig], self, memory_order_relaxed);
-    atomic_store_explicit(&self->sig_waiting, set, memory_order_seq_cst);
-    g_sig_window_begin(self, NULL, &win);
-    for (;;) {
-        struct g_sigrec *r = take_one(&self->sig_pending,
-                                      &self->sig_pending_bits, set);
-        struct g_waiter w;
-
-        if (!r)
-            r = take_one(&proc_pending, &proc_pending_bits, set);
-        if (r) {
-            *info = r->info;
-            rec_free(r);
-            rc = info->si_signo;
-            break;
-        }
-        if (deadline != G_NEVER && g_now() >= deadline) {
-            rc = -EAGAIN;
-            break;
-        }
-        /* Signals outside set that arrive meanwhile are delivered as
-         * to any waiting thread: then sigwait ends with EINTR. */
-        if (g_sig_deliver(self) & G_SIG_RAN) {
-            rc = -EINTR;
-            break;
-        }
-        g_waiter_init(&w, true);
-        w.interruptible = true;
-        rc = g_wait(&w, deadline);
-        if (rc == -ECANCELED)
-            break;
-        win.epoch = atomic_load_explicit(&self->sig_epoch,
-                                         memory_order_seq_cst);
-        self->sig_window_epoch = win.epoch;
-    }
-    atomic_store_explicit(&self->sig_waiting, 0, memory_order_relaxed);
-    g_sig_window_end(self, &win);
-    return rc;
-}
-
-int g_sig_send(struct g_thread *t, int sig, const siginfo_t *info)
-{
-    struct g_thread *self = g_self();
-    void *handler = g_sig_program(sig, NULL, NULL);
-    bool blocked = (g_sig_blocked(t) & bit(sig)) &&
-                   !(atomic_load_explicit(&t->sig_waiting,
-                                          memory_order_relaxed) &
-                     bit(sig));
-    struct g_sigrec *r;
-
-    if (!blocked) {
-        if (handler == SIG_IGN)
-            return 0;
-        if (handler == SIG_DFL) {
-            g_sig_default(sig); /* for the whole process */
-            return 0;
-        }
-    }
-    if (merges(&t->sig_pending_bits, sig))
-        return 0;
-    if (!(r = record(sig, info, NULL, true)))
-        return -EAGAIN;
-    if (t == self) {
-        /* raise(): delivered before the call returns. */
-        push(&t->sig_pending, &t->sig_pending_bits, r);
-        g_sig_deliver(self);
-        return 0;
-    }
-    hand_over(t, r);
-    return 0;
-}
-
-void g_sig_forked(struct g_thread *self)
-{
-    /* The child's only thread is a plain one again: its OS mask is what
-     * the forking green thread blocked. */
-    if (self)
-        os_mask(SIG_SETMASK, g_sig_blocked(self), NULL);
 }

@@ -71,6 +71,7 @@ static struct g_thread *alloc_thread(void)
     if (!t)
         return calloc(1, sizeof(*t));
     free(t->affinity);
+    g_sig_thread_recycle(t);
     memset(t, 0, sizeof(*t));
     return t;
 }
@@ -169,6 +170,7 @@ int g_thread_create(const struct g_thread_attr *attr, void *(*start)(void *),
     }
     t->worker = wk;
     g_queue_init(&t->runq);
+    g_queue_init(&t->live);
     t->start = start;
     t->arg = arg;
     t->guardsize = attr->user_stack ? 0 : attr->guard_size;
@@ -203,6 +205,8 @@ void g_thread_reap(struct g_thread *t)
 {
     bool detached;
 
+    if (g_queue_linked(&t->live))
+        g_queue_remove(&t->live);
     release_stack(t);
     atomic_fetch_sub_explicit(&t->worker->load, 1, memory_order_relaxed);
 
@@ -238,7 +242,7 @@ _Noreturn void g_thread_exit(void *retval)
         /* Raw: libc's sigprocmask is our hook, for green masks. */
         syscall(SYS_rt_sigprocmask, SIG_SETMASK, &g_tls_mask_before_handler,
                 NULL, sizeof(uint64_t));
-        g_sig_jumped(self);
+        g_sig_jumped(self, NULL);
     }
     if (!self->exiting) {
         self->exiting = true;

@@ -109,13 +109,16 @@ int g_sleep_until(int64_t deadline)
 
 int g_sleep_interruptible(int64_t deadline)
 {
+    struct g_thread *self = g_self();
     struct g_waiter w;
     int rc;
 
+    g_sig_critical_begin(self); /* the timer is linked until g_wait ends */
     g_waiter_init(&w, true);
     w.reason = G_PARK_TIMER;
     w.interruptible = true;
     rc = g_wait(&w, deadline);
+    g_sig_critical_end(self);
     return rc == -ETIMEDOUT ? 0 : rc;
 }
 

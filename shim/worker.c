@@ -89,7 +89,7 @@ static void drain_inbox(struct g_worker *wk)
 {
     if (atomic_load_explicit(&wk->cancels, memory_order_relaxed))
         g_cancel_drain(wk);
-    if (atomic_load_explicit(&wk->sig_queue, memory_order_relaxed))
+    if (g_sig_drain_due(wk))
         g_sig_drain(wk);
     /* Pairs with the release CAS in g_ready(). */
     struct g_thread *t =
@@ -137,7 +137,7 @@ static bool inbox_empty(struct g_worker *wk)
 {
     return !atomic_load_explicit(&wk->inbox, memory_order_seq_cst) &&
            !atomic_load_explicit(&wk->cancels, memory_order_seq_cst) &&
-           !atomic_load_explicit(&wk->sig_queue, memory_order_seq_cst);
+           !g_sig_drain_due(wk);
 }
 
 /*
@@ -224,15 +224,14 @@ static _Noreturn void sched_loop(struct g_worker *wk)
     }
 }
 
-/* A worker's OS thread takes every signal: the green threads' masks are
- * ours (shim/signal.c). It was made with all of them blocked, as libuv's
- * threads are (interpose/pthread_create.c). */
+/* A worker's OS thread takes every signal but those a signalfd reads: the
+ * green threads' masks are ours (shim/signal.c). It was made with all of
+ * them blocked, as libuv's threads are (interpose/pthread_create.c). */
 static void worker_signals(struct g_worker *wk)
 {
-    uint64_t none = 0;
-
     wk->tid = (pid_t)syscall(SYS_gettid);
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(none));
+    wk->os_owned = ~(uint64_t)0; /* unlike any set: apply it */
+    g_sig_apply_os_mask(wk);
 }
 
 static void worker_main(void *arg)
@@ -271,6 +270,8 @@ static void worker_init(struct g_worker *wk, int index)
     atomic_init(&wk->inbox, NULL);
     atomic_init(&wk->cancels, NULL);
     atomic_init(&wk->sig_queue, NULL);
+    atomic_init(&wk->kicked, false);
+    g_queue_init(&wk->threads);
     atomic_init(&wk->load, 0);
     wk->wakeup_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     wk->wakeup.data = wk;

@@ -42,7 +42,7 @@ struct g_worker {
     struct g_thread sched; /* the scheduler's own context, as a thread */
     struct g_queue runq;   /* runnable g_thread.runq nodes, FIFO */
     int batch;             /* switches left before the loop is polled */
-    unsigned quick_looks;  /* polls that returned without waiting */
+    unsigned quick_looks;  /* polls and accepts that returned at once */
     int *errno_at;         /* errno of the worker's OS thread, which all its
                               green threads share */
     int64_t spin_ns;       /* how long to watch the inbox when idle */
@@ -80,7 +80,13 @@ struct g_worker {
      * (offload.c); only this worker's OS thread touches the list. */
     struct g_offload *offloads;
     pthread_t os_thread;
-    pid_t tid; /* the OS thread's, for a kick (shim/signal.c) */
+
+    /* Signals (shim/signal.c). */
+    pid_t tid;                 /* the OS thread's, for a kick */
+    _Atomic bool kicked;       /* a kick is on its way to it */
+    unsigned route_seen;       /* the last routing request it served */
+    uint64_t os_owned;         /* the signalfd signals its OS mask blocks */
+    struct g_queue threads;    /* g_thread.live: its live threads */
 } __attribute__((aligned(64)));
 
 extern struct g_worker *g_workers;
@@ -127,8 +133,11 @@ void g_wake_os(const struct g_wake_token *tok);
 /* shim/cancel.c: in the scheduler, end the waits of canceled threads. */
 void g_cancel_drain(struct g_worker *wk);
 /* shim/signal.c: in the scheduler, resume the parked threads that have
- * signals to take. */
+ * signals to take, route the process's, and keep the OS mask up to date
+ * (g_sig_drain_due says whether any of it is to do). */
 void g_sig_drain(struct g_worker *wk);
+bool g_sig_drain_due(const struct g_worker *wk);
+void g_sig_apply_os_mask(struct g_worker *wk);
 
 /*
  * The switch, inline (sched.c has the rest of scheduling) because a
@@ -320,8 +329,17 @@ static inline int g_wait(struct g_waiter *w, int64_t deadline)
         w->timed = true;
         g_heap_insert(&wk->timers, &w->timer);
     }
-    if (__builtin_expect(w->interruptible && self->sig_window, 0))
-        g_wait_window(self, w);
+    if (w->interruptible) {
+        self->sig_ran = 0;
+        if (__builtin_expect(self->sig_window, 0))
+            g_wait_window(self, w);
+    }
+    /* Signals handed over while this thread was running or ready (its
+     * worker's drain passed it by): take them now, as if injected. */
+    if (__builtin_expect(g_sig_due(self), 0) && !self->sig_inject) {
+        self->sig_inject = true;
+        g_sched_make_runnable(wk, self); /* the park returns at once */
+    }
     /*
      * Exactly one park: the winning wake readies this thread exactly once,
      * also when it won before we got here (then the park returns at once,
@@ -331,6 +349,11 @@ static inline int g_wait(struct g_waiter *w, int64_t deadline)
     g_park(self);
     if (__builtin_expect(self->sig_inject, 0))
         g_wait_signalled(self, w);
+    /* Handed over while it was ready to run: natively the handler runs
+     * before the thread goes on. (An interruptible wait's call delivers at
+     * its end, once nothing of the wait is linked.) */
+    if (__builtin_expect(g_sig_due(self), 0) && !w->interruptible)
+        g_sig_deliver_in_wait(self);
     if (__builtin_expect(w->interruptible && self->sig_window, 0))
         atomic_store_explicit(&self->sig_waits, false, memory_order_relaxed);
     state = atomic_load_explicit(&w->state, memory_order_acquire);
