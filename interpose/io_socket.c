@@ -153,14 +153,8 @@ G_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen,
          * the end of the line. A single acceptor never waits for its turn. */
         rc = g_ret(g_io_block(fd, POLLIN | G_WAIT_EXCLUSIVE, SO_RCVTIMEO,
                               try_accept, &c));
-        if (rc >= 0) {
+        if (rc >= 0)
             g_fd_pass_turn(fd, POLLIN);
-            /* A burst of connections (10,000 clients at once) is accepted
-             * without a wait: natively the threads made for the first
-             * ones run meanwhile on other CPUs or time slices; here they
-             * would wait for the whole burst. */
-            g_yield_now_and_then(g_self());
-        }
     }
     /* A new description, of the listener's type and with its timeouts;
      * Linux does not pass the listener's O_NONBLOCK on. */

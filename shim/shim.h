@@ -197,9 +197,9 @@ void g_cleanup_unwind(struct g_thread *self);
 /* g_park and g_ready, the switch itself, are inline in shim/worker.h. */
 /* Let the other runnable threads of this worker (and its loop) run. */
 void g_yield(struct g_thread *self);
-/* For a call that returned without waiting (a poll, an accept): g_yield
- * once in a while, so that a thread calling it in a loop does not keep its
- * worker's other threads, timers and I/O from running. */
+/* For a call that returned without waiting: g_yield once in a while, so
+ * that a thread calling it in a loop does not keep its worker's other
+ * threads, timers and I/O from running. */
 void g_yield_now_and_then(struct g_thread *self);
 /* Monotonic now, in nanoseconds. */
 int64_t g_now(void);

@@ -42,7 +42,7 @@ struct g_worker {
     struct g_thread sched; /* the scheduler's own context, as a thread */
     struct g_queue runq;   /* runnable g_thread.runq nodes, FIFO */
     int batch;             /* switches left before the loop is polled */
-    unsigned quick_looks;  /* polls and accepts that returned at once */
+    unsigned quick_looks;  /* polls that returned without waiting */
     int *errno_at;         /* errno of the worker's OS thread, which all its
                               green threads share */
     int64_t spin_ns;       /* how long to watch the inbox when idle */
