@@ -192,9 +192,10 @@ G_EXPORT int sigaction(int sig, const struct sigaction *act,
         g_real_init();
     if (sig <= 0 || sig >= _NSIG)
         return real_sigaction(sig, act, old);
-    /* What was sent to this thread before the change is delivered with
-     * the disposition it met, as natively it would have been already. */
-    if (act && g_self_to_park() && g_sig_due(g_self()))
+    /* What was sent to this thread or the process before the change is
+     * delivered with the disposition it met, as natively it would have
+     * been already. */
+    if (act && g_self_to_park() && g_sig_deliverable(g_self()))
         g_sig_deliver(g_self());
     prog.handler = g_sig_program(sig, &prog.flags, &prog_mask);
     if (act && (is_handler(act->sa_handler) ||
@@ -203,11 +204,16 @@ G_EXPORT int sigaction(int sig, const struct sigaction *act,
         /* A handler, or SIG_DFL while a green thread blocks it. */
         k = *act;
         k.sa_sigaction = trampoline;
-        k.sa_flags = (k.sa_flags | SA_SIGINFO) & ~SA_RESETHAND;
-        if (!is_handler(act->sa_handler)) {
+        /* The handler's mask is the green thread's (shim/sigthread.c).
+         * The kernel blocks only the signal itself, while the trampoline
+         * decides (a flood cannot nest it); the program's own handler
+         * then runs with the OS thread blocking nothing, so that the
+         * signals of the thread it runs for keep coming to this worker,
+         * not to another that would have to hand them over. */
+        k.sa_flags = (k.sa_flags | SA_SIGINFO) & ~(SA_RESETHAND | SA_NODEFER);
+        sigemptyset(&k.sa_mask);
+        if (!is_handler(act->sa_handler))
             k.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
-            sigemptyset(&k.sa_mask);
-        }
         /* Set before the kernel can call the trampoline for it. */
         g_sig_program_set(sig, (void *)act->sa_sigaction, act->sa_flags,
                           word(&act->sa_mask));
@@ -317,10 +323,18 @@ void g_signals_setjmp(struct __jmp_buf_tag *env, int savemask)
  */
 static void end_handlers(const struct __jmp_buf_tag *env)
 {
+    struct g_thread *self;
+
     if (__builtin_expect(!g_real_ready, 0))
         g_real_init();
     g_tls_in_handler = 0;
-    g_sig_jumped(g_self(), env);
+    self = g_self();
+    g_sig_jumped(self, env);
+    /* What the mask the jump gives back lets in is delivered now, where
+     * the kernel delivers it: as siglongjmp restores the mask, before it
+     * lands. */
+    if (self && !self->exiting && g_sig_deliverable(self))
+        g_sig_deliver(self);
 }
 
 G_EXPORT _Noreturn void siglongjmp(sigjmp_buf env, int val)

@@ -362,6 +362,8 @@ static inline void g_sig_critical_begin(struct g_thread *self)
 void g_sig_critical_end(struct g_thread *self);
 /* Before checks at a call's start: are signals pending that self takes? */
 static inline bool g_sig_due(struct g_thread *self);
+/* The same, counting the process's pending signals too. */
+bool g_sig_deliverable(struct g_thread *self);
 
 /* New threads: the mask of the creator, or mask if not NULL. */
 void g_sig_thread_init(struct g_thread *t, const struct g_thread *creator,

@@ -28,15 +28,26 @@ void g_sig_run_here(int sig, siginfo_t *info, void *context,
         return;
     }
     /* The thread's own mask while its handler runs, as the kernel sets
-     * the OS thread's; and back after it, whatever the handler did. */
+     * the OS thread's for a native one, and back after it, whatever the
+     * handler did. The kernel blocked the signal on this OS thread for the
+     * trampoline: the handler itself runs with it let in again, so that
+     * the signals of the thread keep coming to this worker (the thread's
+     * mask keeps them for after the handler). On a thread that is not
+     * green the OS mask is the program's: the handler's mask goes there,
+     * and sigreturn puts it back. */
     g_sig_program(sig, NULL, &mask);
-    if (here) {
+    if (!here) {
+        g_sig_os_mask(SIG_BLOCK, sig_blockable(mask), NULL);
+        if (act->flags & SA_NODEFER)
+            g_sig_os_mask(SIG_UNBLOCK, sig_bit(sig), NULL);
+    } else {
         before = g_sig_blocked(here);
         if (here->sig_depth++ == 0)
             here->sig_blocked_before = before;
         g_sig_set_blocked(
             here, sig_blockable(before | mask |
                                 (act->flags & SA_NODEFER ? 0 : sig_bit(sig))));
+        g_sig_os_mask(SIG_UNBLOCK, sig_bit(sig), NULL);
     }
     if (act->flags & SA_SIGINFO)
         ((void (*)(int, siginfo_t *, void *))act->handler)(sig, info, context);
@@ -129,6 +140,16 @@ int g_sig_deliver(struct g_thread *self)
     ran |= deliver_list(self, &g_sig_proc_pending, &g_sig_proc_bits);
     self->sig_ran |= (unsigned char)ran;
     return ran;
+}
+
+bool g_sig_deliverable(struct g_thread *self)
+{
+    uint64_t open = ~g_sig_blocked(self);
+
+    return ((atomic_load_explicit(&self->sig_pending_bits,
+                                  memory_order_relaxed) |
+             atomic_load_explicit(&g_sig_proc_bits, memory_order_relaxed)) &
+            open) != 0;
 }
 
 void g_sig_critical_end(struct g_thread *self)
