@@ -77,6 +77,10 @@ void g_signals_forked(void);
 struct __jmp_buf_tag;
 void g_signals_setjmp(struct __jmp_buf_tag *env, int savemask);
 
+/* interpose/offloaded.c: fcntl's F_SETLKW or F_OFD_SETLKW with real, on a
+ * helper OS thread while a green thread waits (real's answer, errno). */
+int g_hook_lock_wait(int (*real)(int, int, ...), int fd, int cmd, void *arg);
+
 /* interpose/pthread_mutex.c: lock and unlock any mutex the program has,
  * ours or glibc-only, as pthread_mutex_lock would; positive errors. */
 int g_hook_mutex_lock(pthread_mutex_t *m, int64_t deadline);

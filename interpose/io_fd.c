@@ -188,6 +188,10 @@ static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
     case F_DUPFD:
     case F_DUPFD_CLOEXEC:
         return copied(fd, real(fd, cmd, arg));
+    case F_SETLKW:
+    case F_OFD_SETLKW:
+        /* Waits for another lock holder: off the worker. */
+        return g_hook_lock_wait(real, fd, cmd, arg);
     default:
         return real(fd, cmd, arg);
     }

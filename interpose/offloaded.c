@@ -1,8 +1,10 @@
 /*
  * interpose/offloaded.c: blocking calls that have no non-blocking form to
  * retry and no fd to wait on: waiting for a child (wait, waitpid, wait4,
- * waitid) and flock. On a green thread, unless the call asks not to wait
- * (WNOHANG, LOCK_NB), the real call runs on an OS thread of its own while
+ * waitid) and file locks (flock, fcntl's F_SETLKW and F_OFD_SETLKW,
+ * lockf's F_LOCK). On a green thread, unless the call asks not to wait
+ * (WNOHANG, LOCK_NB, F_SETLK, F_TLOCK), the real call runs on an OS thread
+ * of its own while
  * the green thread waits on a semaphore, so the rest of its worker,
  * perhaps the thread the wait is for, runs on. Everywhere else they pass
  * through.
@@ -17,6 +19,9 @@
  * waiting in its worker, keeps the real call: the old timeout pattern,
  * alarm() then waitpid() or flock() and EINTR, works there as natively.
  */
+/* lockf and lockf64 are two names of ours: undefined here, the option
+ * would redirect the first to the second. */
+#undef _FILE_OFFSET_BITS
 #include "interpose/interpose.h"
 
 #include <semaphore.h>
@@ -175,4 +180,71 @@ G_EXPORT int flock(int fd, int op)
     if (c.rc < 0)
         errno = c.err;
     return c.rc;
+}
+
+/* A record lock is the process's (an OFD lock its open file
+ * description's), so a helper thread of the process takes it as well. */
+struct lock_call {
+    int (*real)(int, int, ...);
+    int fd;
+    int cmd;
+    void *arg;
+    int rc;
+    int err;
+};
+
+static void run_lock(void *arg)
+{
+    struct lock_call *c = arg;
+
+    c->rc = c->real(c->fd, c->cmd, c->arg);
+    c->err = errno;
+}
+
+int g_hook_lock_wait(int (*real)(int, int, ...), int fd, int cmd, void *arg)
+{
+    struct lock_call c = {real, fd, cmd, arg, 0, 0};
+
+    if (!g_self_to_park() || g_threads_alive() < 2)
+        return real(fd, cmd, arg);
+    run_on_helper(run_lock, &c, true);
+    if (c.rc < 0)
+        errno = c.err;
+    return c.rc;
+}
+
+struct lockf_call {
+    int fd;
+    int cmd;
+    off_t len;
+    int rc;
+    int err;
+};
+
+static void run_lockf(void *arg)
+{
+    struct lockf_call *c = arg;
+
+    c->rc = real_lockf(c->fd, c->cmd, c->len);
+    c->err = errno;
+}
+
+/* glibc's lockf takes its lock with the fcntl inside libc, where no hook
+ * sees it. */
+G_EXPORT int lockf(int fd, int cmd, off_t len)
+{
+    struct lockf_call c = {fd, cmd, len, 0, 0};
+
+    if (!hook_enter() || cmd != F_LOCK || g_threads_alive() < 2)
+        return real_lockf(fd, cmd, len);
+    run_on_helper(run_lockf, &c, true);
+    if (c.rc < 0)
+        errno = c.err;
+    return c.rc;
+}
+
+/* The same function: off_t is 64 bits here. */
+G_EXPORT int lockf64(int fd, int cmd, off_t len)
+{
+    return lockf(fd, cmd, len);
 }

@@ -110,6 +110,7 @@ int (*real___sigsetjmp)(struct __jmp_buf_tag *, int);
 pid_t (*real_wait4)(pid_t, int *, int, struct rusage *);
 int (*real_waitid)(int, id_t, siginfo_t *, int);
 int (*real_flock)(int, int);
+int (*real_lockf)(int, int, off_t);
 unsigned int (*real_sleep)(unsigned int);
 int (*real_usleep)(useconds_t);
 int (*real_nanosleep)(const struct timespec *, struct timespec *);
@@ -273,6 +274,7 @@ static const struct row table[] = {
     {"wait4", NULL, (void **)&real_wait4},
     {"waitid", NULL, (void **)&real_waitid},
     {"flock", NULL, (void **)&real_flock},
+    {"lockf", NULL, (void **)&real_lockf},
     {"sleep", NULL, (void **)&real_sleep},
     {"usleep", NULL, (void **)&real_usleep},
     {"nanosleep", NULL, (void **)&real_nanosleep},

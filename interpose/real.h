@@ -157,6 +157,7 @@ extern pid_t (*real_wait4)(pid_t pid, int *status, int options,
  * hooks' own helpers. */
 extern int (*real_waitid)(int type, id_t id, siginfo_t *info, int options);
 extern int (*real_flock)(int fd, int op);
+extern int (*real_lockf)(int fd, int cmd, off_t len);
 
 extern unsigned int (*real_sleep)(unsigned int seconds);
 extern int (*real_usleep)(useconds_t usec);

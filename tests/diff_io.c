@@ -72,6 +72,17 @@ Test(diff_io, fdopen_streams_on_sockets_wait_green, .timeout = 70)
                                   .timeout_ms = RUN_TIMEOUT_MS});
 }
 
+/* A thread waiting for a file lock another process holds (F_SETLKW,
+ * F_OFD_SETLKW, lockf, flock) leaves its worker to the others: a ticker
+ * on the same worker ticks on. The build before hooking them stops it,
+ * with one loop or two. */
+Test(diff_io, file_lock_waits_let_the_worker_run_on, .timeout = 60)
+{
+    diff_same(&(struct diff_case){.prog = PROG_IO_LOCKS,
+                                  .loops = loops_2_1,
+                                  .timeout_ms = RUN_TIMEOUT_MS});
+}
+
 /* Short reads followed by the end of file, one worker and two. */
 Test(diff_io, tcp_reader_sees_the_end_of_file_behind_short_reads,
      .timeout = 70)
