@@ -121,51 +121,51 @@ static char **list_argv(const char *arg, va_list ap, bool with_env,
     return argv;
 }
 
-G_EXPORT int execl(const char *path, const char *arg, ...)
+/* An execl: its list as an argv, for execve, or execvpe if search. */
+static int exec_list(const char *file, const char *arg, va_list ap,
+                     bool with_env, bool search)
 {
     char **argv, **envp = environ;
+    int rc;
+
+    argv = list_argv(arg, ap, with_env, &envp);
+    if (!argv)
+        return -1;
+    rc = search ? execvpe(file, argv, envp) : execve(file, argv, envp);
+    free(argv);
+    return rc;
+}
+
+G_EXPORT int execl(const char *path, const char *arg, ...)
+{
     va_list ap;
     int rc;
 
     va_start(ap, arg);
-    argv = list_argv(arg, ap, false, &envp);
+    rc = exec_list(path, arg, ap, false, false);
     va_end(ap);
-    if (!argv)
-        return -1;
-    rc = execve(path, argv, envp);
-    free(argv);
     return rc;
 }
 
 G_EXPORT int execle(const char *path, const char *arg, ...)
 {
-    char **argv, **envp = NULL;
     va_list ap;
     int rc;
 
     va_start(ap, arg);
-    argv = list_argv(arg, ap, true, &envp);
+    rc = exec_list(path, arg, ap, true, false);
     va_end(ap);
-    if (!argv)
-        return -1;
-    rc = execve(path, argv, envp);
-    free(argv);
     return rc;
 }
 
 G_EXPORT int execlp(const char *file, const char *arg, ...)
 {
-    char **argv, **envp = environ;
     va_list ap;
     int rc;
 
     va_start(ap, arg);
-    argv = list_argv(arg, ap, false, &envp);
+    rc = exec_list(file, arg, ap, false, true);
     va_end(ap);
-    if (!argv)
-        return -1;
-    rc = execvpe(file, argv, envp);
-    free(argv);
     return rc;
 }
 
