@@ -160,19 +160,20 @@ static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
 
     switch (cmd) {
     case F_GETFL: {
-        int nonblock;
+        int nonblock = g_fd_program_nonblock(fd);
 
-        /* Here, the fd's lock keeps out our green threads' spans of
-         * O_NONBLOCK (g_fd_nonblocking), and the kernel's answer is the
-         * program's. A forked child cannot take its parent's lock: it
-         * reports the flag from the fd table, which came with the fork. */
-        if (g_runtime_running()) {
+        /* O_NONBLOCK as the program set it, where the fd table knows it:
+         * the kernel's may show a green thread's span of it, ours or, on
+         * a description shared across a fork, another process's. Where
+         * the table does not (a description made elsewhere, or one the
+         * parent of a fork shares), the kernel answers under the fd's
+         * lock, which keeps out our own spans (g_fd_nonblocking). */
+        if (nonblock < 0 && g_runtime_running()) {
             g_fd_lock(fd);
             rc = real(fd, cmd, arg);
             g_fd_unlock(fd);
             return rc;
         }
-        nonblock = g_fd_program_nonblock(fd);
         rc = real(fd, cmd, arg);
         if (rc >= 0 && nonblock >= 0)
             rc = nonblock ? rc | O_NONBLOCK : rc & ~O_NONBLOCK;

@@ -136,6 +136,41 @@ static int accept_plain(int fd, struct sockaddr *addr, socklen_t *addrlen,
     }
 }
 
+struct plain_accept_call {
+    struct accept_call args;
+    int rc;
+    int err;
+};
+
+static void run_accept_plain(void *arg)
+{
+    struct plain_accept_call *c = arg;
+
+    c->rc = accept_plain(c->args.fd, c->args.addr, c->args.addrlen,
+                         c->args.flags);
+    c->err = errno;
+}
+
+/*
+ * A green thread's accept on a listener its process got at a fork, which
+ * the parent's green threads make non-blocking for their spans: the plain
+ * call, which takes those in its stride and never sets the flag. Another
+ * green thread of the process waits for nobody meanwhile: a lone one keeps
+ * the call, as a blocking waitpid is kept (offloaded.c); with company, it
+ * runs on a helper thread.
+ */
+static int accept_inherited(const struct accept_call *args)
+{
+    struct plain_accept_call c = {*args, 0, 0};
+
+    if (g_threads_alive() < 2)
+        return accept_plain(args->fd, args->addr, args->addrlen, args->flags);
+    run_on_helper(run_accept_plain, &c, true);
+    if (c.rc < 0)
+        errno = c.err;
+    return c.rc;
+}
+
 G_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen,
                      int flags)
 {
@@ -145,6 +180,8 @@ G_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen,
 
     if (!io_enter(fd, &kind)) {
         rc = accept_plain(fd, addr, addrlen, flags);
+    } else if (g_fd_inherited(fd)) {
+        rc = accept_inherited(&c);
     } else {
         /* SO_RCVTIMEO bounds a blocking accept too. Acceptors of a worker
          * take turns, as the kernel's exclusive waiters rotate: an event

@@ -66,6 +66,41 @@ static void read_attr(const pthread_attr_t *attr, struct g_thread_attr *ga,
 }
 
 /*
+ * Threads made by create_internal. Nothing waits for one of them to end:
+ * the workers never do, and libuv joins its pool's only in its destructor
+ * at exit, also in a forked child, which has none of its parent's (their
+ * ids may even be its own workers' now: glibc reuses descriptors). So a
+ * join of one returns at once. A thread the program makes under such an
+ * id takes it out (it may be joined for real).
+ */
+#define INTERNAL_MAX 2048 /* workers and libuv's pool, with room */
+static _Atomic(pthread_t) internal[INTERNAL_MAX];
+
+static void note_internal(pthread_t id)
+{
+    static _Atomic unsigned next;
+
+    atomic_store(&internal[atomic_fetch_add(&next, 1) % INTERNAL_MAX], id);
+}
+
+static void forget_internal(pthread_t id)
+{
+    for (int i = 0; i < INTERNAL_MAX; i++) {
+        pthread_t seen = id;
+
+        atomic_compare_exchange_strong(&internal[i], &seen, (pthread_t)0);
+    }
+}
+
+static bool is_internal(pthread_t id)
+{
+    for (int i = 0; i < INTERNAL_MAX; i++)
+        if (id && atomic_load(&internal[i]) == id)
+            return true;
+    return false;
+}
+
+/*
  * A thread libgreen or libuv makes from a worker (the other workers, the
  * thread pool) starts with every signal blocked: the program's signals are
  * for its green threads, which the workers' OS threads run.
@@ -80,6 +115,8 @@ static int create_internal(pthread_t *thread, const pthread_attr_t *attr,
     real_pthread_sigmask(SIG_SETMASK, &all, &old);
     rc = real_pthread_create(thread, attr, start, arg);
     real_pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0)
+        note_internal(*thread);
     return rc;
 }
 
@@ -91,9 +128,14 @@ G_EXPORT int pthread_create(pthread_t *restrict thread,
     uint64_t mask;
 
     if (!hook_enter()) {
+        int rc;
+
         if (g_in_scheduler() && !g_tls_in_handler)
             return create_internal(thread, attr, start, arg);
-        return real_pthread_create(thread, attr, start, arg);
+        rc = real_pthread_create(thread, attr, start, arg);
+        if (rc == 0)
+            forget_internal(*thread);
+        return rc;
     }
     read_attr(attr, &ga, &mask);
     /* The id is stored before the new thread can run, as glibc does: it may
@@ -147,7 +189,7 @@ G_EXPORT int pthread_join(pthread_t thread, void **retval)
 
     if (t)
         return -g_thread_join(t, retval, G_NEVER);
-    if (!self && gone_with_fork(thread))
+    if ((!self && gone_with_fork(thread)) || is_internal(thread))
         return 0; /* as if it had ended and been joined */
     if (!self)
         return real_pthread_join(thread, retval);

@@ -26,8 +26,20 @@ static void *run_main(void *arg)
     exit(program.main(program.argc, program.argv, program.envp));
 }
 
+/* Set around the fork that stands for a vfork: its child execs. */
+static __thread bool vforking;
+
+/*
+ * A child forked while the program had a single green thread (a daemon
+ * that forks before it starts threads, a prefork server's master) goes on
+ * green: the fork's thread is its main thread, on workers and loops of
+ * its own. Otherwise, or for a vfork, whose child only execs, it goes on
+ * as a plain process: the forking thread alone, every call passed through.
+ */
 static void forked_child(void)
 {
+    if (!vforking && g_runtime_fork_child())
+        return;
     g_signals_forked();
     g_runtime_forked();
 }
@@ -45,14 +57,24 @@ static void forked_parent(void)
  * fork, whose child has its own copy and passes every call through
  * (forked_child).
  */
+static pid_t fork_for_vfork(void)
+{
+    pid_t pid;
+
+    vforking = true;
+    pid = fork();
+    vforking = false;
+    return pid;
+}
+
 G_EXPORT pid_t vfork(void)
 {
-    return fork();
+    return fork_for_vfork();
 }
 
 G_EXPORT pid_t __vfork(void)
 {
-    return fork();
+    return fork_for_vfork();
 }
 
 static int green_main(int argc, char **argv, char **envp)

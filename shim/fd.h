@@ -108,6 +108,10 @@ bool g_fd_blocking(int fd);
  * may change its flags where no hook of ours sees it, so the parent asks
  * the kernel from now on (G_MODE_FORKED). */
 void g_fd_forked(void);
+/* In a child that keeps a runtime (g_runtime_fork_child): no fd is in any
+ * worker's epoll or locked any more, and every fd the table knows is
+ * inherited (g_fd_inherited). */
+void g_fd_forked_runtime(void);
 /*
  * What the program last set of fd's O_NONBLOCK (1 set, 0 clear), if this
  * process made the description and saw every change since (in a parent,
@@ -117,6 +121,10 @@ void g_fd_forked(void);
  * process or, for a child, in its parent.
  */
 int g_fd_program_nonblock(int fd);
+/* Whether fd was open when this process, a forked child that keeps a
+ * runtime, was forked (G_MODE_INHERITED): its blocking calls that have no
+ * per-call non-blocking flag must not set O_NONBLOCK for their span. */
+bool g_fd_inherited(int fd);
 /* Whether fd has an SO_RCVTIMEO set, as far as the table knows (false if
  * it does not know). */
 bool g_fd_has_rcvtimeo(int fd);

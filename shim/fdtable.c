@@ -154,6 +154,32 @@ void g_fd_forked(void)
     }
 }
 
+void g_fd_forked_runtime(void)
+{
+    /* The child has none of its parent's epoll registrations, and a lock
+     * held by a thread the fork left behind would never be let go. What
+     * the program set of its flags it trusts from its copy of the table,
+     * as a plain child does: the kernel's view of a description shared
+     * with other green processes shows their spans of O_NONBLOCK. */
+    for (unsigned i = 0; i < G_FD_CHUNKS; i++) {
+        struct g_fd *chunk =
+            atomic_load_explicit(&chunks[i], memory_order_acquire);
+
+        for (unsigned j = 0; chunk && j < G_FD_CHUNK; j++) {
+            atomic_store_explicit(&chunk[j].lock, 0, memory_order_relaxed);
+            atomic_store_explicit(&chunk[j].watchers, 0, memory_order_relaxed);
+            /* Marked by a parent that forked before: the child's copy of
+             * the flags is its own from now on. */
+            uint8_t mode = atomic_load_explicit(&chunk[j].mode,
+                                                memory_order_relaxed);
+
+            atomic_store_explicit(&chunk[j].mode,
+                                  (mode & ~G_MODE_FORKED) | G_MODE_INHERITED,
+                                  memory_order_relaxed);
+        }
+    }
+}
+
 void g_fd_forget(int fd)
 {
     struct g_fd *rec = g_fd_record(fd, false);
@@ -196,6 +222,12 @@ void g_fd_reserve(int fd)
 {
     if (fd >= 0 && fd < 1024)
         atomic_fetch_or(&reserved[fd / 64], (uint64_t)1 << (fd % 64));
+}
+
+void g_fd_unreserve(int fd)
+{
+    if (fd >= 0 && fd < 1024)
+        atomic_fetch_and(&reserved[fd / 64], ~((uint64_t)1 << (fd % 64)));
 }
 
 int g_fd_next_watched(int from, int to)
@@ -291,6 +323,11 @@ int g_fd_program_nonblock(int fd)
         ((mode & G_MODE_FORKED) && g_runtime_live))
         return -1;
     return (mode & G_MODE_NONBLOCK) != 0;
+}
+
+bool g_fd_inherited(int fd)
+{
+    return (mode_of(fd) & G_MODE_INHERITED) != 0;
 }
 
 bool g_fd_has_rcvtimeo(int fd)

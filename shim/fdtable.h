@@ -45,14 +45,21 @@ enum g_fd_mode {
                             flags where we do not see it, so the parent
                             asks the kernel; a child still trusts the
                             copy it got of the rest */
+    G_MODE_INHERITED = 32, /* in a forked child that keeps a runtime, open
+                              at the fork: the parent's green threads may
+                              set O_NONBLOCK on it for their spans, so ours
+                              never do (each putting the flag back, two
+                              processes would leave each other's real call
+                              blocking) */
 };
 
 /* The record of fd, mapping its chunk if create; NULL if fd is out of
  * range, or (create false) was never looked at. */
 struct g_fd *g_fd_record(int fd, bool create);
 
-/* Mark fd as libgreen's own (g_fd_reserved). */
+/* Mark fd as libgreen's own (g_fd_reserved), or no longer. */
 void g_fd_reserve(int fd);
+void g_fd_unreserve(int fd);
 
 /* Map zeroed memory for a table chunk: NULL if the system has none. */
 void *g_fd_chunk_map(size_t size);

@@ -22,6 +22,7 @@
 #include "shim/worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -56,6 +57,32 @@ void g_fdwait_init(struct g_worker *wk)
 {
     wk->watches = g_fd_chunk_map(G_FD_CHUNKS * sizeof(*wk->watches));
     wk->fd_epoll = epoll_create1(EPOLL_CLOEXEC);
+}
+
+int g_fdwait_forked(struct g_worker *wk)
+{
+    /* The epoll instance is the parent's too: a new one, under the same
+     * number, which the loop's uv_poll_t watches. */
+    long fresh = syscall(SYS_epoll_create1, EPOLL_CLOEXEC);
+
+    if (fresh < 0 || syscall(SYS_dup3, fresh, wk->fd_epoll, O_CLOEXEC) < 0)
+        return -errno;
+    syscall(SYS_close, fresh);
+    for (unsigned i = 0; i < G_FD_CHUNKS; i++) {
+        struct g_fdwatch *chunk =
+            atomic_load_explicit(&wk->watches[i], memory_order_relaxed);
+
+        for (unsigned j = 0; chunk && j < G_FD_CHUNK; j++) {
+            struct g_fdwatch *watch = &chunk[j];
+
+            atomic_store_explicit(&watch->lock, 0, memory_order_relaxed);
+            watch->registered = false;
+            watch->drained = false;
+            watch->ended = false;
+            watch->waiters.next = NULL; /* zeroed: none, as at first use */
+        }
+    }
+    return 0;
 }
 
 static struct g_fdwatch *watch_of(struct g_worker *wk, int fd, bool create)

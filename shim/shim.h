@@ -379,6 +379,9 @@ void g_sig_thread_exit(struct g_thread *self);
 void g_sig_thread_recycle(struct g_thread *t);
 /* In a forked child: its OS mask becomes the forking thread's. */
 void g_sig_forked(struct g_thread *self);
+/* In a forked child that keeps a runtime: self, the only thread, is its
+ * main thread, and nothing is pending. */
+void g_sig_forked_runtime(struct g_thread *self);
 /* sigsetjmp(env, savemask) on self (NULL: not green): remember its mask
  * in env's spare words; a jump (siglongjmp, longjmp) to env, or out of
  * handlers (env NULL), then gives it back if env saved it. */
@@ -449,13 +452,20 @@ _Noreturn void g_runtime_run(void *(*start)(void *), void *arg);
 uintptr_t g_thread_os_thread(const struct g_thread *t);
 /* Fall back to plain threads after fork() in a child process. */
 void g_runtime_forked(void);
+/* After fork() in a child process, on the forking green thread: if it was
+ * the program's only green thread, renew the workers and loops and go on
+ * green (true); else nothing (false: g_runtime_forked is for the caller). */
+bool g_runtime_fork_child(void);
 /* Whether this OS thread is a worker outside its green threads (in its
  * scheduler, or in a handler that interrupted the scheduler). */
 bool g_in_scheduler(void);
-/* Whether the workers run (false before main, and in a forked child). */
+/* Whether the workers run (false before main, and in a forked child that
+ * went on plain: g_runtime_forked). */
 bool g_runtime_running(void);
 /* How many green threads are alive now (shim/thread.c). */
 long g_threads_alive(void);
+/* In a forked child that keeps a runtime: no lock is held. */
+void g_threads_forked(void);
 
 /* --- inline: the per-OS-thread current green thread --- */
 extern __thread struct g_thread *g_tls_self

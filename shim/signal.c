@@ -531,3 +531,22 @@ void g_sig_thread_recycle(struct g_thread *t)
         g_sigrec_free(r);
     }
 }
+
+void g_sig_forked_runtime(struct g_thread *self)
+{
+    uint64_t mask = g_sig_blocked(self);
+
+    g_sigrec_reset();
+    atomic_store_explicit(&self->sig_pending, NULL, memory_order_relaxed);
+    atomic_store_explicit(&self->sig_pending_bits, 0, memory_order_relaxed);
+    for (int sig = 1; sig < _NSIG; sig++) {
+        atomic_store_explicit(&blockers[sig], (mask & sig_bit(sig)) ? 1 : 0,
+                              memory_order_relaxed);
+        atomic_store_explicit(&hints[sig], NULL, memory_order_relaxed);
+    }
+    for (int i = 0; i < SIGWAITERS; i++)
+        atomic_store_explicit(&sigwaiters[i], NULL, memory_order_relaxed);
+    /* The thread that forked is the child's main thread, as natively. */
+    atomic_store_explicit(&main_thread, self, memory_order_release);
+    atomic_store_explicit(&route_gen, 0, memory_order_relaxed);
+}

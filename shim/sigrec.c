@@ -126,3 +126,11 @@ bool g_sigrec_merges(_Atomic uint64_t *bits, int sig)
     return sig < SIGRTMIN &&
            (atomic_load_explicit(bits, memory_order_relaxed) & sig_bit(sig));
 }
+
+void g_sigrec_reset(void)
+{
+    for (int w = 0; w < RECORDS / 64; w++)
+        atomic_store_explicit(&records_used[w], 0, memory_order_relaxed);
+    atomic_store_explicit(&g_sig_proc_pending, NULL, memory_order_relaxed);
+    atomic_store_explicit(&g_sig_proc_bits, 0, memory_order_relaxed);
+}

@@ -64,6 +64,9 @@ struct g_sigrec *g_sigrec_take_one(struct g_sigrec *_Atomic *list,
                                    _Atomic uint64_t *bits, uint64_t set);
 /* Whether a new sig merges with one the list holds (standard signals). */
 bool g_sigrec_merges(_Atomic uint64_t *bits, int sig);
+/* In a forked child: no record is in use, none pending (the child's own
+ * thread holds none either: fork leaves signals pending in the parent). */
+void g_sigrec_reset(void);
 
 /* --- sigaction.c --- */
 

@@ -49,6 +49,12 @@ static _Atomic bool main_exited;
 static struct g_thread *free_elsewhere;
 static _Atomic int free_elsewhere_lock;
 
+void g_threads_forked(void)
+{
+    /* Held, at the fork, by a thread the child does not have. */
+    atomic_store_explicit(&free_elsewhere_lock, 0, memory_order_relaxed);
+}
+
 /*
  * Thread structs are recycled and never given back to malloc, so that a
  * pthread_t kept after its thread was joined still points at a struct that

@@ -13,6 +13,7 @@
 #include "shim/fdtable.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,15 +247,15 @@ static void worker_main(void *arg)
 
 /* The program may close every fd it does not know (daemons do): our own
  * must survive that (interpose/io_fd.c). */
-static void reserve_fds(struct g_worker *wk)
+static void reserve_fds(struct g_worker *wk, void (*mark)(int fd))
 {
-    g_fd_reserve(wk->wakeup_fd);
-    g_fd_reserve(wk->fd_epoll);
-    g_fd_reserve(uv_backend_fd(&wk->loop));
-    g_fd_reserve(wk->loop.async_io_watcher.fd);
-    g_fd_reserve(wk->loop.async_wfd);
-    g_fd_reserve(wk->loop.signal_pipefd[0]);
-    g_fd_reserve(wk->loop.signal_pipefd[1]);
+    mark(wk->wakeup_fd);
+    mark(wk->fd_epoll);
+    mark(uv_backend_fd(&wk->loop));
+    mark(wk->loop.async_io_watcher.fd);
+    mark(wk->loop.async_wfd);
+    mark(wk->loop.signal_pipefd[0]);
+    mark(wk->loop.signal_pipefd[1]);
 }
 
 static void worker_init(struct g_worker *wk, int index)
@@ -287,7 +288,7 @@ static void worker_init(struct g_worker *wk, int index)
         fprintf(stderr, "libgreen: cannot start worker %d's loop\n", index);
         _exit(2);
     }
-    reserve_fds(wk);
+    reserve_fds(wk, g_fd_reserve);
 }
 
 _Noreturn void g_runtime_run(void *(*start)(void *), void *arg)
@@ -359,4 +360,86 @@ void g_runtime_forked(void)
     g_tls_self = NULL;
     g_tls_worker = NULL;
     g_runtime_live = false;
+}
+
+/*
+ * A worker in a forked child that keeps a runtime: nothing queued or
+ * waiting (the thread that forked was the only one, and runs), and the
+ * kernel objects it shared with the parent replaced by its own, under the
+ * same numbers where libuv's handles watch them.
+ */
+static int worker_forked(struct g_worker *wk, struct g_thread *self)
+{
+    long fresh;
+
+    g_queue_init(&wk->runq);
+    g_heap_init(&wk->timers);
+    atomic_store_explicit(&wk->inbox, NULL, memory_order_relaxed);
+    atomic_store_explicit(&wk->cancels, NULL, memory_order_relaxed);
+    atomic_store_explicit(&wk->sig_queue, NULL, memory_order_relaxed);
+    atomic_store_explicit(&wk->load, self ? 1 : 0, memory_order_relaxed);
+    atomic_store_explicit(&wk->sleeping, false, memory_order_relaxed);
+    atomic_store_explicit(&wk->kicked, false, memory_order_relaxed);
+    wk->route_seen = 0;
+    wk->batch = G_BATCH;
+    wk->offloads = NULL;
+    wk->spin_ns = SPIN_NS;
+    g_queue_init(&wk->threads);
+    if (self) {
+        g_queue_init(&self->live);
+        g_queue_insert_tail(&wk->threads, &self->live);
+        wk->tid = (pid_t)syscall(SYS_gettid);
+    }
+    fresh = syscall(SYS_eventfd2, 0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fresh < 0 || syscall(SYS_dup3, fresh, wk->wakeup_fd, O_CLOEXEC) < 0)
+        return -errno;
+    syscall(SYS_close, fresh);
+    if (g_fdwait_forked(wk) != 0)
+        return -errno;
+    /* libuv makes its own loop fds anew, maybe under other numbers. */
+    reserve_fds(wk, g_fd_unreserve);
+    if (uv_loop_fork(&wk->loop) != 0)
+        return -EIO;
+    reserve_fds(wk, g_fd_reserve);
+    return 0;
+}
+
+bool g_runtime_fork_child(void)
+{
+    struct g_thread *self = g_tls_self;
+    struct g_worker *home;
+
+    if (!self || g_tls_in_handler || g_threads_alive() != 1)
+        return false;
+    home = self->worker;
+    g_threads_forked();
+    g_fd_forked_runtime();
+    for (int i = 0; i < g_nworkers; i++) {
+        if (worker_forked(&g_workers[i],
+                          &g_workers[i] == home ? self : NULL) != 0) {
+            fprintf(stderr, "libgreen: cannot renew worker %d's loop in a "
+                            "forked child\n",
+                    i);
+            _exit(127);
+        }
+    }
+    g_sig_forked_runtime(self);
+    self->is_main = true; /* its end is the child's, as the last thread's */
+    /* The other workers' OS threads stayed in the parent. Made from here
+     * as from a scheduler (not green: pthread_create makes them real, with
+     * every signal blocked until worker_main lets them in). */
+    g_tls_self = NULL;
+    for (int i = 0; i < g_nworkers; i++) {
+        if (&g_workers[i] == home)
+            continue;
+        if (uv_thread_create(&g_workers[i].os_thread, worker_main,
+                             &g_workers[i]) != 0) {
+            fprintf(stderr, "libgreen: cannot start worker %d in a forked "
+                            "child\n",
+                    i);
+            _exit(127);
+        }
+    }
+    g_tls_self = self;
+    return true;
 }

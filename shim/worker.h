@@ -103,6 +103,7 @@ void g_worker_wakeup(struct g_worker *wk);
  * waiters with -EBADF (any thread, under fd's lock); wake the waiters of
  * what the epoll reports (the worker's scheduler). */
 void g_fdwait_init(struct g_worker *wk);
+int g_fdwait_forked(struct g_worker *wk);
 void g_fdwait_forget(struct g_worker *wk, int fd);
 void g_fdwait_dispatch(struct g_worker *wk);
 

@@ -145,6 +145,28 @@ Test(diff, fork_from_thread_and_main_children_run_and_exit, .timeout = 60)
     same_as_native(PROG_FORK_CHILD, 0, loops_2_1, NULL);
 }
 
+/* A child forked while its parent had one thread keeps green threads: its
+ * 2,000 sleepers fit on the workers and sleep at once. */
+static void check_green_daemon(const struct run *green, int loops)
+{
+    long threads = run_stderr_value(green, "os_threads");
+    long wall = run_stderr_value(green, "wall_ms");
+
+    cr_expect(threads > 0 && threads <= loops + 3,
+              "fork_daemon, GREEN_LOOPS=%d: the child had %ld OS threads, "
+              "want 1..%d",
+              loops, threads, loops + 3);
+    cr_expect(wall >= 200 && wall < 2000,
+              "fork_daemon, GREEN_LOOPS=%d: the child's sleepers took %ld "
+              "ms, want 200..1999",
+              loops, wall);
+}
+
+Test(diff, forked_daemon_and_prefork_children_run_green, .timeout = 90)
+{
+    same_as_native(PROG_FORK_DAEMON, 0, loops_2_1, check_green_daemon);
+}
+
 Test(diff, create_out_of_address_space_gives_eagain, .timeout = 60)
 {
     same_as_native(PROG_CREATE_ENOMEM, 0, loops_2, NULL);
