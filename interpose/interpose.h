@@ -77,15 +77,6 @@ void g_signals_forked(void);
 struct __jmp_buf_tag;
 void g_signals_setjmp(struct __jmp_buf_tag *env, int savemask);
 
-/*
- * interpose/offloaded.c: may park. fn(arg) on a new detached OS thread
- * that takes no signals, or right here if none can be made (blocking the
- * worker, as the call blocks a thread natively). As a cancellation point
- * (cancel_point), it acts on a cancel only before the call and after it:
- * fn's arguments are on our stack, so the wait itself cannot end early.
- */
-void run_on_helper(void (*fn)(void *), void *arg, bool cancel_point);
-
 /* interpose/offloaded.c: fcntl's F_SETLKW or F_OFD_SETLKW with real, on a
  * helper OS thread while a green thread waits (real's answer, errno). */
 int g_hook_lock_wait(int (*real)(int, int, ...), int fd, int cmd, void *arg);

@@ -8,7 +8,8 @@
  * flag: each sets O_NONBLOCK for the span of the real call only, under the
  * fd's lock (g_fd_nonblocking), so green threads of several workers
  * accepting on one socket never block their worker on a connection another
- * one took; connect then waits for the handshake.
+ * one took; connect then waits for the handshake. On a listener shared
+ * across a fork, accept leaves the flag set (g_fd_accept_nonblocking).
  */
 #include "interpose/io.h"
 
@@ -96,21 +97,20 @@ static long accept_once(void *arg)
 }
 
 /* One try: take a queued connection, with the listener non-blocking for
- * the span of the call (acceptors of other workers or processes may take
- * it first). */
+ * the span of the call, or for good on one shared across a fork
+ * (acceptors of other workers or processes may take it first). */
 static long try_accept(void *arg)
 {
     struct accept_call *c = arg;
-    bool blocking;
 
-    return g_fd_nonblocking(c->fd, accept_once, c, &blocking);
+    return g_fd_accept_nonblocking(c->fd, accept_once, c);
 }
 
 /*
  * A plain thread's accept, or a forked child's (where every call passes
  * through). Its listener may be non-blocking just now, for a green
- * thread's try: in this process, or in the parent of a prefork server's
- * child, which shares the description. An EAGAIN on a listener the
+ * thread's try in this process, or for good, if a green process that
+ * shares it across a fork accepts there too. An EAGAIN on a listener the
  * program has blocking (and without a timeout) is that span's, not the
  * program's: wait for a connection and try again, as the blocking call
  * would have, and end with EINTR where it would have: when a handler set
@@ -136,41 +136,6 @@ static int accept_plain(int fd, struct sockaddr *addr, socklen_t *addrlen,
     }
 }
 
-struct plain_accept_call {
-    struct accept_call args;
-    int rc;
-    int err;
-};
-
-static void run_accept_plain(void *arg)
-{
-    struct plain_accept_call *c = arg;
-
-    c->rc = accept_plain(c->args.fd, c->args.addr, c->args.addrlen,
-                         c->args.flags);
-    c->err = errno;
-}
-
-/*
- * A green thread's accept on a listener its process got at a fork, which
- * the parent's green threads make non-blocking for their spans: the plain
- * call, which takes those in its stride and never sets the flag. Another
- * green thread of the process waits for nobody meanwhile: a lone one keeps
- * the call, as a blocking waitpid is kept (offloaded.c); with company, it
- * runs on a helper thread.
- */
-static int accept_inherited(const struct accept_call *args)
-{
-    struct plain_accept_call c = {*args, 0, 0};
-
-    if (g_threads_alive() < 2)
-        return accept_plain(args->fd, args->addr, args->addrlen, args->flags);
-    run_on_helper(run_accept_plain, &c, true);
-    if (c.rc < 0)
-        errno = c.err;
-    return c.rc;
-}
-
 G_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen,
                      int flags)
 {
@@ -180,8 +145,6 @@ G_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen,
 
     if (!io_enter(fd, &kind)) {
         rc = accept_plain(fd, addr, addrlen, flags);
-    } else if (g_fd_inherited(fd)) {
-        rc = accept_inherited(&c);
     } else {
         /* SO_RCVTIMEO bounds a blocking accept too. Acceptors of a worker
          * take turns, as the kernel's exclusive waiters rotate: an event

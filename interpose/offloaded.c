@@ -50,7 +50,14 @@ static void *helper(void *arg)
     return NULL;
 }
 
-void run_on_helper(void (*fn)(void *), void *arg, bool cancel_point)
+/*
+ * May park. fn(arg) on a new detached OS thread that takes no signals, or
+ * right here if none can be made (blocking the worker, as the call blocks
+ * a thread natively). As a cancellation point (cancel_point), it acts on a
+ * cancel only before the call and after it: fn's arguments are on our
+ * stack, so the wait itself cannot end early.
+ */
+static void run_on_helper(void (*fn)(void *), void *arg, bool cancel_point)
 {
     struct helper_call c = {.fn = fn, .arg = arg};
     pthread_attr_t attr;

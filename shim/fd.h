@@ -101,6 +101,16 @@ void g_fd_unlock(int fd);
  * back). Returns call's result.
  */
 long g_fd_nonblocking(int fd, long (*call)(void *), void *arg, bool *blocking);
+/*
+ * g_fd_nonblocking for accept: but on a listener shared across a fork (in
+ * a parent, or a child that keeps a runtime) whose program's flag the
+ * table knows, O_NONBLOCK is set and left set (G_MODE_KEPT_NONBLOCK), and
+ * the program's flag is the table's from then on. Two processes each
+ * putting the flag back after their span would leave each other's real
+ * accept blocking its worker. Plain threads and plain children see the
+ * flag, and their accept takes it in its stride (interpose/io_socket.c).
+ */
+long g_fd_accept_nonblocking(int fd, long (*call)(void *), void *arg);
 /* Whether the program has fd's description in blocking mode; takes the
  * lock. */
 bool g_fd_blocking(int fd);
@@ -109,8 +119,8 @@ bool g_fd_blocking(int fd);
  * the kernel from now on (G_MODE_FORKED). */
 void g_fd_forked(void);
 /* In a child that keeps a runtime (g_runtime_fork_child): no fd is in any
- * worker's epoll or locked any more, and every fd the table knows is
- * inherited (g_fd_inherited). */
+ * worker's epoll or locked any more, and every description the table has
+ * is shared with the parent (G_MODE_INHERITED). */
 void g_fd_forked_runtime(void);
 /*
  * What the program last set of fd's O_NONBLOCK (1 set, 0 clear), if this
@@ -121,10 +131,6 @@ void g_fd_forked_runtime(void);
  * process or, for a child, in its parent.
  */
 int g_fd_program_nonblock(int fd);
-/* Whether fd was open when this process, a forked child that keeps a
- * runtime, was forked (G_MODE_INHERITED): its blocking calls that have no
- * per-call non-blocking flag must not set O_NONBLOCK for their span. */
-bool g_fd_inherited(int fd);
 /* Whether fd has an SO_RCVTIMEO set, as far as the table knows (false if
  * it does not know). */
 bool g_fd_has_rcvtimeo(int fd);

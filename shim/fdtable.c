@@ -315,19 +315,42 @@ long g_fd_nonblocking(int fd, long (*call)(void *), void *arg, bool *blocking)
     return rc;
 }
 
+/* Whether mode is of a description shared across a fork whose program's
+ * flag we know. */
+static bool shared_known(uint8_t mode)
+{
+    return (mode & G_MODE_KNOWN) &&
+           (mode & (G_MODE_FORKED | G_MODE_INHERITED));
+}
+
+long g_fd_accept_nonblocking(int fd, long (*call)(void *), void *arg)
+{
+    uint8_t mode = mode_of(fd);
+    bool blocking;
+    long flags;
+
+    if (!shared_known(mode))
+        return g_fd_nonblocking(fd, call, arg, &blocking);
+    if (!(mode & G_MODE_NONBLOCK)) {
+        /* Asked each time: the program may have cleared it since, here or
+         * in another process. */
+        set_mode(fd, G_MODE_KEPT_NONBLOCK, true);
+        flags = syscall(SYS_fcntl, fd, F_GETFL);
+        if (flags >= 0 && !(flags & O_NONBLOCK))
+            syscall(SYS_fcntl, fd, F_SETFL, flags | O_NONBLOCK);
+    }
+    return call(arg);
+}
+
 int g_fd_program_nonblock(int fd)
 {
     uint8_t mode = mode_of(fd);
 
     if (!(mode & G_MODE_KNOWN) ||
-        ((mode & G_MODE_FORKED) && g_runtime_live))
+        ((mode & G_MODE_FORKED) && !(mode & G_MODE_KEPT_NONBLOCK) &&
+         g_runtime_live))
         return -1;
     return (mode & G_MODE_NONBLOCK) != 0;
-}
-
-bool g_fd_inherited(int fd)
-{
-    return (mode_of(fd) & G_MODE_INHERITED) != 0;
 }
 
 bool g_fd_has_rcvtimeo(int fd)
@@ -341,7 +364,8 @@ bool g_fd_blocking(int fd)
     uint8_t mode = mode_of(fd);
     long flags;
 
-    if ((mode & (G_MODE_KNOWN | G_MODE_FORKED)) == G_MODE_KNOWN)
+    if ((mode & (G_MODE_KNOWN | G_MODE_FORKED)) == G_MODE_KNOWN ||
+        (shared_known(mode) && (mode & G_MODE_KEPT_NONBLOCK)))
         return !(mode & G_MODE_NONBLOCK);
     /* The raw call: libc's fcntl is our own hook. */
     g_fd_lock(fd);

@@ -45,12 +45,14 @@ enum g_fd_mode {
                             flags where we do not see it, so the parent
                             asks the kernel; a child still trusts the
                             copy it got of the rest */
-    G_MODE_INHERITED = 32, /* in a forked child that keeps a runtime, open
-                              at the fork: the parent's green threads may
-                              set O_NONBLOCK on it for their spans, so ours
-                              never do (each putting the flag back, two
-                              processes would leave each other's real call
-                              blocking) */
+    G_MODE_INHERITED = 32, /* in a forked child that keeps a runtime:
+                              open at the fork, so shared with the parent
+                              as G_MODE_FORKED is in the parent */
+    G_MODE_KEPT_NONBLOCK = 64, /* a listener shared across a fork, which
+                                  accept left non-blocking for good
+                                  (g_fd_accept_nonblocking): the kernel's
+                                  flag is ours, the program's is the bit
+                                  above */
 };
 
 /* The record of fd, mapping its chunk if create; NULL if fd is out of

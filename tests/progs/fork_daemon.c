@@ -9,8 +9,9 @@
  *    connection with a byte while the child's main thread naps ten times,
  *    then tells the parent, which only then connects. A blocking accept
  *    that held up the rest of the child would never let the naps end.
- *  - A lone thread in a child blocks in accept() on the listener it got at
- *    the fork, and an alarm's handler (set without SA_RESTART) ends it with
+ *  - A child's thread blocks in accept() on the listener it got at the
+ *    fork (as a prefork child's listener thread does, with other threads
+ *    about), and an alarm's handler (set without SA_RESTART) ends it with
  *    EINTR, as natively.
  *
  * stdout is the same on every correct run. stderr carries the daemon
@@ -168,6 +169,14 @@ static void on_alarm(int sig)
     (void)sig;
 }
 
+static void *nap_on(void *arg)
+{
+    (void)arg;
+    for (;;)
+        nap_ms(50);
+    return NULL;
+}
+
 static void interrupted_accept(void)
 {
     struct sockaddr_in at;
@@ -179,13 +188,15 @@ static void interrupted_accept(void)
     check_errno(pid < 0 ? -1 : 0, "fork");
     if (pid == 0) {
         struct sigaction sa = {.sa_handler = on_alarm};
+        pthread_t t;
         int rc;
 
+        check_rc(pthread_create(&t, NULL, nap_on, NULL), "pthread_create");
         sigemptyset(&sa.sa_mask);
         check_errno(sigaction(SIGALRM, &sa, NULL), "sigaction");
         alarm(1);
         rc = accept(listener, NULL, NULL);
-        printf("lone child thread: accept %d, %s\n", rc,
+        printf("child thread: accept %d, %s\n", rc,
                rc < 0 ? ename(errno) : "0");
         fflush(stdout);
         exit(0);
