@@ -157,10 +157,8 @@ void g_fd_forked(void)
 void g_fd_forked_runtime(void)
 {
     /* The child has none of its parent's epoll registrations, and a lock
-     * held by a thread the fork left behind would never be let go. What
-     * the program set of its flags it trusts from its copy of the table,
-     * as a plain child does: the kernel's view of a description shared
-     * with other green processes shows their spans of O_NONBLOCK. */
+     * held by a thread the fork left behind would never be let go. Every
+     * description is shared with the parent now (table_knows_flag). */
     for (unsigned i = 0; i < G_FD_CHUNKS; i++) {
         struct g_fd *chunk =
             atomic_load_explicit(&chunks[i], memory_order_acquire);
@@ -342,13 +340,40 @@ long g_fd_accept_nonblocking(int fd, long (*call)(void *), void *arg)
     return call(arg);
 }
 
+/*
+ * Whether the table's copy of the program's O_NONBLOCK is the one to
+ * believe. Not on a description shared across a fork, whose flags another
+ * process may change where no hook of ours sees it; except on a listener,
+ * whose kernel flag green accepts of every process that shares it leave
+ * set (g_fd_accept_nonblocking).
+ */
+static bool table_knows_flag(int fd, uint8_t mode)
+{
+    int listening = 0;
+    socklen_t len = sizeof(listening);
+
+    if (!(mode & G_MODE_KNOWN))
+        return false;
+    if (!(mode & (G_MODE_FORKED | G_MODE_INHERITED)) ||
+        (mode & G_MODE_KEPT_NONBLOCK))
+        return true;
+    if (!g_fd_is_socket(g_fd_kind(fd)) ||
+        syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_ACCEPTCONN, &listening,
+                &len) != 0 ||
+        !listening)
+        return false;
+    set_mode(fd, G_MODE_KEPT_NONBLOCK, true);
+    return true;
+}
+
 int g_fd_program_nonblock(int fd)
 {
     uint8_t mode = mode_of(fd);
 
+    /* A plain child trusts its copy, as it must: its parent's green
+     * threads may make the kernel's flag theirs for a span. */
     if (!(mode & G_MODE_KNOWN) ||
-        ((mode & G_MODE_FORKED) && !(mode & G_MODE_KEPT_NONBLOCK) &&
-         g_runtime_live))
+        (g_runtime_live && !table_knows_flag(fd, mode)))
         return -1;
     return (mode & G_MODE_NONBLOCK) != 0;
 }
@@ -364,8 +389,7 @@ bool g_fd_blocking(int fd)
     uint8_t mode = mode_of(fd);
     long flags;
 
-    if ((mode & (G_MODE_KNOWN | G_MODE_FORKED)) == G_MODE_KNOWN ||
-        (shared_known(mode) && (mode & G_MODE_KEPT_NONBLOCK)))
+    if (table_knows_flag(fd, mode))
         return !(mode & G_MODE_NONBLOCK);
     /* The raw call: libc's fcntl is our own hook. */
     g_fd_lock(fd);

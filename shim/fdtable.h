@@ -46,13 +46,14 @@ enum g_fd_mode {
                             asks the kernel; a child still trusts the
                             copy it got of the rest */
     G_MODE_INHERITED = 32, /* in a forked child that keeps a runtime:
-                              open at the fork, so shared with the parent
-                              as G_MODE_FORKED is in the parent */
+                              open at the fork, so the parent may change
+                              the flags too, and the child asks the
+                              kernel */
     G_MODE_KEPT_NONBLOCK = 64, /* a listener shared across a fork, which
-                                  accept left non-blocking for good
-                                  (g_fd_accept_nonblocking): the kernel's
-                                  flag is ours, the program's is the bit
-                                  above */
+                                  green accepts of every process sharing it
+                                  leave non-blocking for good
+                                  (g_fd_accept_nonblocking): the program's
+                                  flag is the bit above, not the kernel's */
 };
 
 /* The record of fd, mapping its chunk if create; NULL if fd is out of

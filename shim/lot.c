@@ -152,3 +152,13 @@ int g_owner_id(void)
         tid = (int)syscall(SYS_gettid);
     return tid;
 }
+
+void g_lot_forked(void)
+{
+    if (!atomic_load_explicit(&ready, memory_order_acquire))
+        return;
+    for (int i = 0; i < BUCKETS; i++) {
+        g_queue_init(&buckets[i].waiters);
+        atomic_store_explicit(&buckets[i].lock, 0, memory_order_relaxed);
+    }
+}

@@ -58,6 +58,11 @@ int g_lot_wait(struct g_lot_waiter *lw, int64_t deadline);
  * how many. */
 int g_lot_wake_all(const void *key, int result);
 
+/* In a forked child: nobody waits (the waiters were other threads, gone
+ * with the fork, their records on stacks the child may reuse), and no
+ * bucket is locked. */
+void g_lot_forked(void);
+
 /* An id for the calling thread, green or not, for owner fields: never 0. */
 int g_owner_id(void);
 

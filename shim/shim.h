@@ -450,6 +450,8 @@ void g_stats_report(void);
 _Noreturn void g_runtime_run(void *(*start)(void *), void *arg);
 /* The OS thread that runs t's worker, for calls that need one. */
 uintptr_t g_thread_os_thread(const struct g_thread *t);
+/* Whether id is the OS thread of a running worker. */
+bool g_is_worker_os_thread(uintptr_t id);
 /* Fall back to plain threads after fork() in a child process. */
 void g_runtime_forked(void);
 /* After fork() in a child process, on the forking green thread: if it was

@@ -125,10 +125,12 @@ struct g_worker *g_thread_place(void)
 
     if (g_nworkers == 1)
         return local;
+    g_workers_start_forked();
     other = &g_workers[local->place_next++ % g_nworkers];
     if (other == local)
         other = &g_workers[local->place_next++ % g_nworkers];
-    if (atomic_load_explicit(&local->load, memory_order_relaxed) <=
+    if (other->stopped ||
+        atomic_load_explicit(&local->load, memory_order_relaxed) <=
         atomic_load_explicit(&other->load, memory_order_relaxed) + PLACE_SLACK)
         return local;
     return other;

@@ -11,6 +11,7 @@
  */
 #include "shim/worker.h"
 #include "shim/fdtable.h"
+#include "shim/lot.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -343,6 +344,16 @@ uintptr_t g_thread_os_thread(const struct g_thread *t)
     return (uintptr_t)t->worker->os_thread;
 }
 
+bool g_is_worker_os_thread(uintptr_t id)
+{
+    if (!g_runtime_live) /* a plain child: its workers are gone */
+        return false;
+    for (int i = 0; i < g_nworkers; i++)
+        if (!g_workers[i].stopped && (uintptr_t)g_workers[i].os_thread == id)
+            return true;
+    return false;
+}
+
 bool g_runtime_running(void)
 {
     return g_runtime_live;
@@ -357,18 +368,20 @@ void g_runtime_forked(void)
 {
     /* The child has one OS thread and no loops: from here on every hook
      * passes through, and the thread that forked runs on as a plain one. */
+    g_lot_forked();
     g_tls_self = NULL;
     g_tls_worker = NULL;
     g_runtime_live = false;
 }
 
 /*
- * A worker in a forked child that keeps a runtime: nothing queued or
- * waiting (the thread that forked was the only one, and runs), and the
- * kernel objects it shared with the parent replaced by its own, under the
- * same numbers where libuv's handles watch them.
+ * The forking thread's worker in a child that keeps a runtime: nothing
+ * queued or waiting but self, which runs, and the kernel objects it shared
+ * with the parent replaced by its own, under the same numbers where
+ * libuv's handles watch them. Its loop is not running: its OS thread is
+ * the one that forked, in a green thread.
  */
-static int worker_forked(struct g_worker *wk, struct g_thread *self)
+static int home_forked(struct g_worker *wk, struct g_thread *self)
 {
     long fresh;
 
@@ -377,19 +390,20 @@ static int worker_forked(struct g_worker *wk, struct g_thread *self)
     atomic_store_explicit(&wk->inbox, NULL, memory_order_relaxed);
     atomic_store_explicit(&wk->cancels, NULL, memory_order_relaxed);
     atomic_store_explicit(&wk->sig_queue, NULL, memory_order_relaxed);
-    atomic_store_explicit(&wk->load, self ? 1 : 0, memory_order_relaxed);
+    atomic_store_explicit(&wk->load, 1, memory_order_relaxed);
     atomic_store_explicit(&wk->sleeping, false, memory_order_relaxed);
     atomic_store_explicit(&wk->kicked, false, memory_order_relaxed);
     wk->route_seen = 0;
     wk->batch = G_BATCH;
     wk->offloads = NULL;
     wk->spin_ns = SPIN_NS;
+    wk->tid = (pid_t)syscall(SYS_gettid);
     g_queue_init(&wk->threads);
-    if (self) {
-        g_queue_init(&self->live);
-        g_queue_insert_tail(&wk->threads, &self->live);
-        wk->tid = (pid_t)syscall(SYS_gettid);
-    }
+    g_queue_init(&self->live);
+    g_queue_insert_tail(&wk->threads, &self->live);
+    /* Queued, at the fork, on lists the child has emptied. */
+    atomic_store_explicit(&self->cancel_queued, false, memory_order_relaxed);
+    atomic_store_explicit(&self->sig_queued, false, memory_order_relaxed);
     fresh = syscall(SYS_eventfd2, 0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (fresh < 0 || syscall(SYS_dup3, fresh, wk->wakeup_fd, O_CLOEXEC) < 0)
         return -errno;
@@ -404,6 +418,58 @@ static int worker_forked(struct g_worker *wk, struct g_thread *self)
     return 0;
 }
 
+/*
+ * Another worker in a child that keeps a runtime. Its OS thread stayed in
+ * the parent, maybe in the middle of its loop: it starts afresh, its copies
+ * of the parent's kernel objects closed (what the old loop had allocated
+ * is left behind), and its OS thread waits for the first thread the child
+ * places off its home worker (g_workers_start_forked): a prefork child
+ * that makes no threads costs no more OS threads than natively.
+ */
+static void other_forked(struct g_worker *wk)
+{
+    int fds[] = {wk->wakeup_fd,
+                 wk->fd_epoll,
+                 uv_backend_fd(&wk->loop),
+                 wk->loop.async_io_watcher.fd,
+                 wk->loop.async_wfd,
+                 wk->loop.signal_pipefd[0],
+                 wk->loop.signal_pipefd[1]};
+    int index = wk->index;
+
+    reserve_fds(wk, g_fd_unreserve);
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+        if (fds[i] >= 0)
+            syscall(SYS_close, fds[i]);
+    memset(wk, 0, sizeof(*wk));
+    worker_init(wk, index);
+    wk->stopped = true;
+}
+
+/* Workers of this forked child not started yet (only its home worker
+ * runs green threads until they are, so only that OS thread reads it). */
+static bool workers_stopped;
+
+void g_workers_start_forked(void)
+{
+    struct g_thread *self = g_tls_self;
+
+    if (!workers_stopped)
+        return;
+    workers_stopped = false;
+    /* Made as from a scheduler (not green: pthread_create makes them
+     * real, with every signal blocked until worker_main lets them in). A
+     * worker that cannot start (a limit on threads) is left out: threads
+     * go to the others. */
+    g_tls_self = NULL;
+    for (int i = 0; i < g_nworkers; i++)
+        if (g_workers[i].stopped &&
+            uv_thread_create(&g_workers[i].os_thread, worker_main,
+                             &g_workers[i]) == 0)
+            g_workers[i].stopped = false;
+    g_tls_self = self;
+}
+
 bool g_runtime_fork_child(void)
 {
     struct g_thread *self = g_tls_self;
@@ -413,33 +479,19 @@ bool g_runtime_fork_child(void)
         return false;
     home = self->worker;
     g_threads_forked();
+    g_lot_forked();
     g_fd_forked_runtime();
-    for (int i = 0; i < g_nworkers; i++) {
-        if (worker_forked(&g_workers[i],
-                          &g_workers[i] == home ? self : NULL) != 0) {
-            fprintf(stderr, "libgreen: cannot renew worker %d's loop in a "
-                            "forked child\n",
-                    i);
-            _exit(127);
-        }
+    if (home_forked(home, self) != 0) {
+        fprintf(stderr, "libgreen: cannot renew worker %d's loop in a "
+                        "forked child\n",
+                home->index);
+        _exit(127);
     }
+    for (int i = 0; i < g_nworkers; i++)
+        if (&g_workers[i] != home)
+            other_forked(&g_workers[i]);
+    workers_stopped = g_nworkers > 1;
     g_sig_forked_runtime(self);
     self->is_main = true; /* its end is the child's, as the last thread's */
-    /* The other workers' OS threads stayed in the parent. Made from here
-     * as from a scheduler (not green: pthread_create makes them real, with
-     * every signal blocked until worker_main lets them in). */
-    g_tls_self = NULL;
-    for (int i = 0; i < g_nworkers; i++) {
-        if (&g_workers[i] == home)
-            continue;
-        if (uv_thread_create(&g_workers[i].os_thread, worker_main,
-                             &g_workers[i]) != 0) {
-            fprintf(stderr, "libgreen: cannot start worker %d in a forked "
-                            "child\n",
-                    i);
-            _exit(127);
-        }
-    }
-    g_tls_self = self;
     return true;
 }

@@ -87,6 +87,8 @@ struct g_worker {
     unsigned route_seen;       /* the last routing request it served */
     uint64_t os_owned;         /* the signalfd signals its OS mask blocks */
     struct g_queue threads;    /* g_thread.live: its live threads */
+    bool stopped; /* in a forked child: its OS thread is not started (yet:
+                     g_workers_start_forked) */
 } __attribute__((aligned(64)));
 
 extern struct g_worker *g_workers;
@@ -96,6 +98,10 @@ extern bool g_runtime_live;
 extern __thread struct g_worker *g_tls_worker
     __attribute__((tls_model("initial-exec")));
 
+/* shim/worker.c: in a forked child that keeps a runtime, start the OS
+ * threads of the workers other than the forking thread's; on it, before
+ * it first places a thread. */
+void g_workers_start_forked(void);
 /* shim/worker.c: wake a worker that sleeps in its loop; any thread. */
 void g_worker_wakeup(struct g_worker *wk);
 

@@ -2,8 +2,15 @@
  * fork_daemon: the children of a daemon and of a prefork server, forked
  * while the process has one thread, go on to make threads of their own.
  *
- *  - A daemon's child: 2,000 threads (64 KiB stacks) each sleep 200 ms;
- *    once every one is about to sleep, the child counts its OS threads.
+ *  - A daemon's child, forked after main looked up "localhost" (which
+ *    leaves the C library's helper threads waiting, under libgreen): it
+ *    has one OS thread before it makes its first thread; then 2,000
+ *    threads (64 KiB stacks) each sleep 200 ms, and once every one is
+ *    about to sleep the child counts its OS threads; then 8 threads look
+ *    up "localhost" 20 times each.
+ *  - The parent makes a socket it shares with a child non-blocking after
+ *    the fork: the child's F_GETFL shows it, and its read of the socket
+ *    says EAGAIN instead of waiting.
  *  - A prefork server's child: the parent opens a blocking listener and
  *    forks; the child's thread accepts on it in a loop and answers each
  *    connection with a byte while the child's main thread naps ten times,
@@ -26,6 +33,8 @@
 #endif
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -41,7 +50,14 @@
 #define PROG_NAME "fork_daemon"
 #include "progs.h"
 
-enum { SLEEPERS = 2000, STACK = 64 * 1024, CONNECTIONS = 3, NAPS = 10 };
+enum {
+    SLEEPERS = 2000,
+    STACK = 64 * 1024,
+    LOOKERS = 8,
+    LOOKUPS = 20,
+    CONNECTIONS = 3,
+    NAPS = 10
+};
 
 static atomic_int about_to_sleep;
 static atomic_int slept;
@@ -54,6 +70,27 @@ static void *sleeper(void *arg)
     atomic_fetch_add_explicit(&about_to_sleep, 1, memory_order_release);
     if (nanosleep(&ts, NULL) == 0)
         atomic_fetch_add_explicit(&slept, 1, memory_order_relaxed);
+    return NULL;
+}
+
+static atomic_int looked_up;
+
+static int look_up_localhost(void)
+{
+    struct addrinfo *res;
+    int rc = getaddrinfo("localhost", "80", NULL, &res);
+
+    if (rc == 0)
+        freeaddrinfo(res);
+    return rc;
+}
+
+static void *look_up(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < LOOKUPS; i++)
+        if (look_up_localhost() == 0)
+            atomic_fetch_add_explicit(&looked_up, 1, memory_order_relaxed);
     return NULL;
 }
 
@@ -71,6 +108,8 @@ static void daemon_child(void)
     int64_t start = now_ns(CLOCK_MONOTONIC);
     pthread_attr_t attr;
 
+    printf("daemon child: %d OS thread before its first thread\n",
+           os_threads());
     check_rc(pthread_attr_init(&attr), "pthread_attr_init");
     check_rc(pthread_attr_setstacksize(&attr, STACK),
              "pthread_attr_setstacksize");
@@ -86,6 +125,13 @@ static void daemon_child(void)
     fprintf(stderr, "wall_ms=%lld\n",
             (long long)((now_ns(CLOCK_MONOTONIC) - start) / 1000000));
     printf("daemon child: %d threads slept\n", atomic_load(&slept));
+    for (int i = 0; i < LOOKERS; i++)
+        check_rc(pthread_create(&threads[i], NULL, look_up, NULL),
+                 "pthread_create");
+    for (int i = 0; i < LOOKERS; i++)
+        check_rc(pthread_join(threads[i], NULL), "pthread_join");
+    printf("daemon child: %d lookups of localhost answered\n",
+           atomic_load(&looked_up));
     fflush(stdout);
     exit(0);
 }
@@ -164,6 +210,40 @@ static void prefork(void)
     close(listener);
 }
 
+static void shared_flags(void)
+{
+    int sv[2], go[2];
+    char c;
+    pid_t pid;
+
+    check_errno(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), "socketpair");
+    check_errno(pipe(go), "pipe");
+    fflush(stdout);
+    pid = fork();
+    check_errno(pid < 0 ? -1 : 0, "fork");
+    if (pid == 0) {
+        ssize_t n;
+        int flags;
+
+        check_errno(read(go[0], &c, 1) == 1 ? 0 : -1, "read");
+        flags = fcntl(sv[1], F_GETFL);
+        n = read(sv[1], &c, 1);
+        printf("child: F_GETFL shows %s, read %zd, %s\n",
+               flags & O_NONBLOCK ? "O_NONBLOCK" : "blocking", n,
+               n < 0 ? ename(errno) : "0");
+        fflush(stdout);
+        exit(0);
+    }
+    check_errno(fcntl(sv[1], F_SETFL, fcntl(sv[1], F_GETFL) | O_NONBLOCK),
+                "fcntl");
+    check_errno(write(go[1], "g", 1) == 1 ? 0 : -1, "write");
+    printf("shared flags child exited %d\n", wait_child(pid));
+    close(sv[0]);
+    close(sv[1]);
+    close(go[0]);
+    close(go[1]);
+}
+
 static void on_alarm(int sig)
 {
     (void)sig;
@@ -209,6 +289,8 @@ int main(void)
 {
     pid_t pid;
 
+    check(look_up_localhost() == 0, "localhost is found");
+    nap_ms(100); /* helpers of the lookup, if any, go idle */
     fflush(stdout);
     pid = fork();
     check_errno(pid < 0 ? -1 : 0, "fork");
@@ -216,6 +298,7 @@ int main(void)
         daemon_child();
     printf("daemon child exited %d\n", wait_child(pid));
     prefork();
+    shared_flags();
     interrupted_accept();
     return 0;
 }

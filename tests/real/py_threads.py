@@ -162,7 +162,10 @@ def echo_section():
                                kwargs={"poll_interval": 0.05},
                                name="serve_forever")
     serving.start()
-    all_connected = threading.Barrier(N_CLIENTS + 1)
+    # Counted before the barrier lets anyone go: every client is alive.
+    counts = []
+    all_connected = threading.Barrier(N_CLIENTS + 1,
+                                      action=lambda: counts.append(os_threads()))
     clients = [threading.Thread(target=echo_client,
                                 args=(port, i, all_connected, totals),
                                 name="client-%d" % i)
@@ -170,7 +173,7 @@ def echo_section():
     for t in clients:
         t.start()
     all_connected.wait(STEP_TIMEOUT_S)
-    most = os_threads()
+    most = max(counts)
     for t in clients:
         # Keep counting while they run: handler threads come and go.
         most = max(most, os_threads())
