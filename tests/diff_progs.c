@@ -217,24 +217,43 @@ Test(diff, sleeps_last_long_enough_and_wake_on_time, .timeout = 60)
     same_as_native(PROG_SLEEPS, 0, loops_2, check_oversleep);
 }
 
-/* 10,000 sleeping green threads fit on the workers plus a few other OS
- * threads (main's own, helpers), and sleep at once. */
-static void check_green_sleepers(const struct run *green, int loops)
+/* Sleeping green threads fit on the workers plus a few other OS threads
+ * (main's own, helpers), and sleep at once: the run takes about one sleep
+ * of sleep_ms. */
+static void expect_green_sleepers(const char *prog, const struct run *green,
+                                  int loops, long sleep_ms)
 {
     long threads = run_stderr_value(green, "os_threads");
     long wall = run_stderr_value(green, "wall_ms");
 
     cr_expect(threads > 0 && threads <= loops + 3,
-              "sleepers, GREEN_LOOPS=%d: %ld OS threads, want 1..%d", loops,
+              "%s, GREEN_LOOPS=%d: %ld OS threads, want 1..%d", prog, loops,
               threads, loops + 3);
-    cr_expect(wall >= 200 && wall < 2000,
-              "sleepers, GREEN_LOOPS=%d: took %ld ms, want 200..1999", loops,
-              wall);
+    cr_expect(wall >= sleep_ms && wall < 2000,
+              "%s, GREEN_LOOPS=%d: took %ld ms, want %ld..1999", prog, loops,
+              wall, sleep_ms);
+}
+
+/* 10,000 threads sleep 200 ms. */
+static void check_green_sleepers(const struct run *green, int loops)
+{
+    expect_green_sleepers("sleepers", green, loops, 200);
 }
 
 Test(diff, sleepers_are_few_os_threads_sleeping_at_once, .timeout = 60)
 {
     same_as_native(PROG_SLEEPERS, 0, loops_2_1, check_green_sleepers);
+}
+
+/* C11's thrd_create makes green threads too: 1,000 sleep 300 ms. */
+static void check_green_c11(const struct run *green, int loops)
+{
+    expect_green_sleepers("c11_threads", green, loops, 300);
+}
+
+Test(diff, c11_threads_are_green_threads, .timeout = 60)
+{
+    same_as_native(PROG_C11_THREADS, 0, loops_2_1, check_green_c11);
 }
 
 /*
