@@ -1,11 +1,12 @@
 /*
- * interpose/exec.c: the exec family, posix_spawn, system and popen.
+ * interpose/exec.c: the exec family and posix_spawn.
  *
  * A program started from a thread inherits that thread's signal mask. A
  * green thread's mask is ours (shim/signal.c) and its worker's OS thread
  * blocks nothing, so for the span of each of these calls the OS thread
  * takes the green thread's mask: exec passes it on, and so do the children
- * of posix_spawn, system and popen (glibc gives them the caller's mask).
+ * of posix_spawn (glibc gives them the caller's mask; interpose/shell.c's
+ * system and popen give theirs the same).
  * A failed exec puts the worker's own mask back. The calls themselves are
  * glibc's. Anywhere but on a green thread they pass through untouched.
  */
@@ -201,32 +202,4 @@ G_EXPORT int posix_spawnp(pid_t *pid, const char *file,
     rc = real_posix_spawnp(pid, file, actions, attr, argv, envp);
     give_back(&old);
     return rc;
-}
-
-G_EXPORT int system(const char *command)
-{
-    struct g_thread *self = hook_enter();
-    sigset_t old;
-    int rc;
-
-    if (!self)
-        return real_system(command);
-    take_mask(self, &old);
-    rc = real_system(command);
-    give_back(&old);
-    return rc;
-}
-
-G_EXPORT FILE *popen(const char *command, const char *type)
-{
-    struct g_thread *self = hook_enter();
-    sigset_t old;
-    FILE *f;
-
-    if (!self)
-        return real_popen(command, type);
-    take_mask(self, &old);
-    f = real_popen(command, type);
-    give_back(&old);
-    return f;
 }

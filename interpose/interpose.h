@@ -81,6 +81,14 @@ void g_signals_setjmp(struct __jmp_buf_tag *env, int savemask);
  * helper OS thread while a green thread waits (real's answer, errno). */
 int g_hook_lock_wait(int (*real)(int, int, ...), int fd, int cmd, void *arg);
 
+/* interpose/io_fd.c: before a stream's fd is closed inside libc (fclose,
+ * pclose), as a close of it would be. */
+void g_hook_stream_closing(FILE *f);
+
+/* interpose/shell.c: in a forked child, the lock of system and popen
+ * free (a thread left in the parent may have held it). */
+void g_shell_forked(void);
+
 /* interpose/pthread_mutex.c: lock and unlock any mutex the program has,
  * ours or glibc-only, as pthread_mutex_lock would; positive errors. */
 int g_hook_mutex_lock(pthread_mutex_t *m, int64_t deadline);

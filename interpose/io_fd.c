@@ -1,6 +1,6 @@
 /*
  * interpose/io_fd.c: the calls that close or replace an fd number (close,
- * close_range, closefrom, fclose, pclose, dup2, dup3), the ones that copy
+ * close_range, closefrom, fclose, dup2, dup3), the ones that copy
  * one (dup, F_DUPFD), and the program's own O_NONBLOCK changes (F_SETFL,
  * FIONBIO), which the fd table remembers.
  *
@@ -81,7 +81,7 @@ G_EXPORT void closefrom(int lowfd)
 /* Streams close their fd inside libc, where no hook sees it: forget it
  * first. (The real close follows; a wait the program starts on it
  * meanwhile races with its own fclose.) */
-static void stream_closing(FILE *f)
+void g_hook_stream_closing(FILE *f)
 {
     int fd = f ? fileno(f) : -1;
 
@@ -94,15 +94,8 @@ static void stream_closing(FILE *f)
 G_EXPORT int fclose(FILE *f)
 {
     hook_enter();
-    stream_closing(f);
+    g_hook_stream_closing(f);
     return real_fclose(f);
-}
-
-G_EXPORT int pclose(FILE *f)
-{
-    hook_enter();
-    stream_closing(f);
-    return real_pclose(f);
 }
 
 /* dup2 and dup3: fd2 changes hands like a close. */

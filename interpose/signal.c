@@ -254,16 +254,84 @@ static void (*set_handler(int sig, void (*h)(int), int flags))(int)
     return old.sa_handler;
 }
 
+/* The signals siginterrupt(sig, 1) named: signal() does not restart
+ * their calls, as glibc's does not. */
+static _Atomic uint64_t interrupting;
+
+static int bsd_flags(int sig)
+{
+    bool interrupts = sig > 0 && sig < 65 &&
+                      (atomic_load_explicit(&interrupting, memory_order_relaxed) &
+                       ((uint64_t)1 << (sig - 1)));
+
+    return interrupts ? 0 : SA_RESTART;
+}
+
 /* BSD semantics, as glibc's signal(): restarted calls, the signal blocked
  * during its handler. */
 G_EXPORT void (*signal(int sig, void (*h)(int)))(int)
 {
-    return set_handler(sig, h, SA_RESTART);
+    return set_handler(sig, h, bsd_flags(sig));
 }
 
 G_EXPORT void (*bsd_signal(int sig, void (*h)(int)))(int)
 {
-    return set_handler(sig, h, SA_RESTART);
+    return set_handler(sig, h, bsd_flags(sig));
+}
+
+/*
+ * glibc makes siginterrupt, sigignore and sigset on its internal
+ * sigaction and sigprocmask, where no hook sees them: a handler sigset
+ * put in ran without the trampoline. Ours go through the hooks, with
+ * glibc's answers.
+ */
+G_EXPORT int siginterrupt(int sig, int interrupt)
+{
+    struct sigaction act;
+
+    if (sigaction(sig, NULL, &act) != 0)
+        return -1;
+    if (interrupt) {
+        atomic_fetch_or(&interrupting, (uint64_t)1 << (sig - 1));
+        act.sa_flags &= ~SA_RESTART;
+    } else {
+        atomic_fetch_and(&interrupting, ~((uint64_t)1 << (sig - 1)));
+        act.sa_flags |= SA_RESTART;
+    }
+    return sigaction(sig, &act, NULL);
+}
+
+G_EXPORT int sigignore(int sig)
+{
+    struct sigaction act = {.sa_handler = SIG_IGN};
+
+    sigemptyset(&act.sa_mask);
+    return sigaction(sig, &act, NULL);
+}
+
+/* System V: SIG_HOLD blocks sig; anything else is its disposition, and
+ * lets it in. The answer is SIG_HOLD if it was blocked, else the old
+ * disposition. */
+G_EXPORT void (*sigset(int sig, void (*disp)(int)))(int)
+{
+    struct sigaction act = {.sa_handler = disp}, old;
+    sigset_t set, was;
+
+    sigemptyset(&set);
+    if (sigaddset(&set, sig) != 0)
+        return SIG_ERR;
+    if (disp == SIG_HOLD) {
+        if (sigprocmask(SIG_BLOCK, &set, &was) != 0)
+            return SIG_ERR;
+        if (sigismember(&was, sig))
+            return SIG_HOLD;
+        return sigaction(sig, NULL, &old) == 0 ? old.sa_handler : SIG_ERR;
+    }
+    sigemptyset(&act.sa_mask);
+    if (sigaction(sig, &act, &old) != 0 ||
+        sigprocmask(SIG_UNBLOCK, &set, &was) != 0)
+        return SIG_ERR;
+    return sigismember(&was, sig) ? SIG_HOLD : old.sa_handler;
 }
 
 /* System V semantics: a one-shot handler, not blocked while it runs. */

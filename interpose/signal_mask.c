@@ -181,3 +181,83 @@ G_EXPORT int sigwait(const sigset_t *set, int *sig)
     *sig = rc;
     return 0;
 }
+
+/*
+ * The BSD and System V mask calls. glibc makes them on its internal
+ * sigprocmask, where no hook sees them: dash's sigsetmask(0) in its SIGINT
+ * handler left the signal blocked for the green thread, so the shell
+ * exited 130 instead of dying of SIGINT. A BSD mask is an int, bit sig - 1
+ * for the signals 1 to 32.
+ */
+static int bsd_mask(int how, int mask)
+{
+    sigset_t set, old;
+
+    sigemptyset(&set);
+    set_word(&set, (uint32_t)mask);
+    sigprocmask(how, &set, &old);
+    return (int)(uint32_t)word(&old);
+}
+
+G_EXPORT int sigblock(int mask)
+{
+    return bsd_mask(SIG_BLOCK, mask);
+}
+
+G_EXPORT int sigsetmask(int mask)
+{
+    return bsd_mask(SIG_SETMASK, mask);
+}
+
+G_EXPORT int siggetmask(void)
+{
+    return bsd_mask(SIG_BLOCK, 0);
+}
+
+static int one_signal(int how, int sig)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    if (sigaddset(&set, sig) != 0)
+        return -1; /* EINVAL */
+    return sigprocmask(how, &set, NULL);
+}
+
+G_EXPORT int sighold(int sig)
+{
+    return one_signal(SIG_BLOCK, sig);
+}
+
+G_EXPORT int sigrelse(int sig)
+{
+    return one_signal(SIG_UNBLOCK, sig);
+}
+
+/* X/Open's sigpause lets sig in while it waits; BSD's waits with mask. */
+G_EXPORT int __sigpause(int sig_or_mask, int is_sig)
+{
+    sigset_t set;
+
+    if (is_sig) {
+        sigprocmask(SIG_BLOCK, NULL, &set);
+        if (sigdelset(&set, sig_or_mask) != 0)
+            return -1; /* EINVAL */
+    } else {
+        sigemptyset(&set);
+        set_word(&set, (uint32_t)sig_or_mask);
+    }
+    return sigsuspend(&set);
+}
+
+G_EXPORT int __xpg_sigpause(int sig)
+{
+    return __sigpause(sig, 1);
+}
+
+/* <signal.h> names X/Open's "sigpause"; the symbol is BSD's. */
+G_EXPORT int bsd_sigpause(int mask) __asm__("sigpause");
+G_EXPORT int bsd_sigpause(int mask)
+{
+    return __sigpause(mask, 0);
+}

@@ -245,6 +245,23 @@ Test(diff, sleepers_are_few_os_threads_sleeping_at_once, .timeout = 60)
     same_as_native(PROG_SLEEPERS, 0, loops_2_1, check_green_sleepers);
 }
 
+/* 8 threads each wait for system("sleep 0.3") at once: they overlap
+ * (one after another on a worker, they took 2.5 s). */
+static void check_green_shell(const struct run *green, int loops)
+{
+    long wall = run_stderr_value(green, "system_wall_ms");
+
+    cr_expect(wall >= 300 && wall < 1500,
+              "shell_calls, GREEN_LOOPS=%d: 8 system calls at once took %ld "
+              "ms, want 300..1499",
+              loops, wall);
+}
+
+Test(diff, system_popen_and_pclose_leave_the_worker_free, .timeout = 90)
+{
+    same_as_native(PROG_SHELL_CALLS, 0, loops_2_1, check_green_shell);
+}
+
 /* C11's thrd_create makes green threads too: 1,000 sleep 300 ms. */
 static void check_green_c11(const struct run *green, int loops)
 {
