@@ -18,18 +18,26 @@
  * the helper). So a program with one green thread, which blocks nobody by
  * waiting in its worker, keeps the real call: the old timeout pattern,
  * alarm() then waitpid() or flock() and EINTR, works there as natively.
+ *
+ * The most common wait has an fd after all: a wait for one child that
+ * only asks for its end parks on the child's pidfd (Linux 5.3), which
+ * becomes readable when it exits, like any fd wait: a signal ends it with
+ * EINTR or restarts it under SA_RESTART, and a cancel acts at once.
  */
 /* lockf and lockf64 are two names of ours: undefined here, the option
  * would redirect the first to the second. */
 #undef _FILE_OFFSET_BITS
 #include "interpose/interpose.h"
 
+#include <poll.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include "shim/fd.h"
 #include "shim/sync.h"
 
 /* Its stack: the real calls need little. */
@@ -104,12 +112,69 @@ static void run_wait4(void *arg)
     c->err = errno;
 }
 
+/* The answer of park_on_pidfd when there is no pidfd to park on (an old
+ * kernel, no such process): the helper waits then. */
+#define NO_PIDFD (-2)
+
+/*
+ * May park. Calls attempt(arg) (the call with WNOHANG: > 0 done, < 0 its
+ * error, 0 not yet) until it is done, parking on pid's pidfd in between.
+ * A cancellation point.
+ */
+static int park_on_pidfd(pid_t pid, int (*attempt)(void *), void *arg)
+{
+    struct g_thread *self = g_self();
+    struct pollfd p = {.fd = (int)syscall(SYS_pidfd_open, pid, 0),
+                       .events = POLLIN};
+    int rc, w, saved;
+
+    if (p.fd < 0)
+        return NO_PIDFD;
+    g_testcancel();
+    while ((rc = attempt(arg)) == 0) {
+        w = g_wait_fds(&p, 1, G_NEVER);
+        if (w == -ECANCELED) {
+            close(p.fd);
+            g_cancel_act(self);
+        }
+        if (w == -EINTR && !g_sig_restart(self, true)) {
+            errno = EINTR;
+            rc = -1;
+            break;
+        }
+        if (w < 0 && w != -EINTR) /* no room to watch it: look again */
+            g_sleep_until(g_now() + 1000000);
+    }
+    saved = errno;
+    close(p.fd);
+    errno = saved;
+    return rc;
+}
+
+/* For a wait of pid, the options park_on_pidfd can keep: only the end. */
+static bool pidfd_fits(pid_t pid, int options)
+{
+    return pid > 0 && (options & ~(__WALL | WEXITED)) == 0;
+}
+
+static int attempt_wait4(void *arg)
+{
+    struct wait4_call *c = arg;
+    pid_t rc = real_wait4(c->pid, c->status, c->options | WNOHANG, c->usage);
+
+    return rc < 0 ? -1 : rc;
+}
+
 G_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *usage)
 {
     struct wait4_call c = {pid, status, options, usage, 0, 0};
+    int rc;
 
     if (!hook_enter() || (options & WNOHANG) || g_threads_alive() < 2)
         return real_wait4(pid, status, options, usage);
+    if (pidfd_fits(pid, options) &&
+        (rc = park_on_pidfd(pid, attempt_wait4, &c)) != NO_PIDFD)
+        return rc;
     run_on_helper(run_wait4, &c, true);
     if (c.rc < 0)
         errno = c.err;
@@ -143,12 +208,27 @@ static void run_waitid(void *arg)
     c->err = errno;
 }
 
+/* waitid says "not yet" with a zero si_pid. */
+static int attempt_waitid(void *arg)
+{
+    struct waitid_call *c = arg;
+
+    c->info->si_pid = 0;
+    if (real_waitid((int)c->type, c->id, c->info, c->options | WNOHANG) != 0)
+        return -1;
+    return c->info->si_pid != 0;
+}
+
 G_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
 {
     struct waitid_call c = {type, id, info, options, 0, 0};
+    int rc;
 
     if (!hook_enter() || (options & WNOHANG) || g_threads_alive() < 2)
         return real_waitid((int)type, id, info, options);
+    if (type == P_PID && info && pidfd_fits((pid_t)id, options) &&
+        (rc = park_on_pidfd((pid_t)id, attempt_waitid, &c)) != NO_PIDFD)
+        return rc < 0 ? -1 : 0;
     run_on_helper(run_waitid, &c, true);
     if (c.rc < 0)
         errno = c.err;

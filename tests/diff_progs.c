@@ -262,6 +262,13 @@ Test(diff, system_popen_and_pclose_leave_the_worker_free, .timeout = 90)
     same_as_native(PROG_SHELL_CALLS, 0, loops_2_1, check_green_shell);
 }
 
+/* A wait for one child parks on its pidfd: signals and cancels reach it
+ * as natively. */
+Test(diff, waitpid_for_one_child_takes_signals_and_cancels, .timeout = 60)
+{
+    same_as_native(PROG_WAIT_CHILD, 0, loops_2_1, NULL);
+}
+
 /* C11's thrd_create makes green threads too: 1,000 sleep 300 ms. */
 static void check_green_c11(const struct run *green, int loops)
 {

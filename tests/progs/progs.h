@@ -84,6 +84,8 @@ static inline const char *ename(int e)
         return "EBADF";
     case EBUSY:
         return "EBUSY";
+    case ECHILD:
+        return "ECHILD";
     case ECONNREFUSED:
         return "ECONNREFUSED";
     case ECONNRESET:
