@@ -99,10 +99,17 @@ static int wait_child(pid_t pid)
     return rc == pid ? status : -1;
 }
 
-/*
- * A cancel is acted on once the call has put everything back (glibc kills
- * the child instead and waits for it; our wait cannot be cut short).
- */
+/* A cancel of a thread waiting in system: the command is killed and
+ * reaped, and SIGINT and SIGQUIT put back, as glibc does. */
+static void system_canceled(void *pid)
+{
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+    kill(*(pid_t *)pid, SIGKILL);
+    wait_child(*(pid_t *)pid);
+    restore_interrupts();
+}
+
+/* A cancellation point only while it waits for the command. */
 static int green_system(struct g_thread *self, const char *command)
 {
     posix_spawnattr_t attr;
@@ -124,12 +131,19 @@ static int green_system(struct g_thread *self, const char *command)
                                         POSIX_SPAWN_SETSIGMASK);
     rc = real_posix_spawn(&pid, path, NULL, &attr, argv, environ);
     posix_spawnattr_destroy(&attr);
-    /* POSIX: a shell that cannot run is one that exited with 127. */
-    status = rc == 0 ? wait_child(pid) : W_EXITCODE(127, 0);
+    if (rc == 0) {
+        pthread_cleanup_push(system_canceled, &pid);
+        pthread_setcancelstate(cancel_state, NULL);
+        status = wait_child(pid); /* our waitpid: a cancellation point */
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+        pthread_cleanup_pop(0);
+    } else {
+        /* POSIX: a shell that cannot run is one that exited with 127. */
+        status = W_EXITCODE(127, 0);
+    }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     restore_interrupts();
     pthread_setcancelstate(cancel_state, NULL);
-    pthread_testcancel();
     if (rc != 0)
         errno = rc;
     return status;
@@ -272,6 +286,7 @@ G_EXPORT int pclose(FILE *f)
         g_hook_stream_closing(f);
         return real_pclose(f);
     }
+    /* Not a cancellation point while it waits, as glibc's is not. */
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     fclose(f);
     status = wait_child(p->pid);

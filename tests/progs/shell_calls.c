@@ -2,7 +2,8 @@
  * shell_calls: system, popen and pclose in a threaded program. Exit
  * statuses and a shell killed by a signal; SIGINT ignored in the caller
  * while system runs (but not in the command) and the handler back after;
- * the mask a thread blocks reaching the command. popen's read and write streams, their types
+ * the mask a thread blocks reaching the command; a thread cancelled in
+ * system, whose command is killed. popen's read and write streams, their types
  * ("re" is close-on-exec, "rw" is EINVAL), an earlier stream closed in a
  * later child (so its reader sees the end at once), and 16 threads each
  * reading their own command. All the while a ticker thread naps in 10 ms
@@ -131,6 +132,34 @@ static void system_calls(void)
     fflush(stdout);
     system("exec env -u LD_PRELOAD grep ^SigBlk /proc/self/status");
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void *system_for_long(void *arg)
+{
+    (void)arg;
+    system("exec sleep 5"); /* killed with the shell it replaces */
+    return NULL;
+}
+
+/* glibc kills the command of a thread cancelled in system, reaps it, and
+ * puts SIGINT back. */
+static void cancelled_in_system(void)
+{
+    struct sigaction now;
+    int64_t start = now_ns(CLOCK_MONOTONIC);
+    pthread_t t;
+    void *result;
+
+    check_rc(pthread_create(&t, NULL, system_for_long, NULL),
+             "pthread_create");
+    nap_ms(200);
+    check_rc(pthread_cancel(t), "pthread_cancel");
+    check_rc(pthread_join(t, &result), "pthread_join");
+    sigaction(SIGINT, NULL, &now);
+    printf("a thread cancelled in system: %s, at once: %s, SIGINT after: %s\n",
+           result == PTHREAD_CANCELED ? "canceled" : "returned",
+           now_ns(CLOCK_MONOTONIC) - start < 3000 * 1000000LL ? "yes" : "no",
+           now.sa_handler == on_sigint ? "the handler" : "something else");
 }
 
 static void *one_system(void *arg)
@@ -267,6 +296,7 @@ int main(void)
 
     check_rc(pthread_create(&tick, NULL, ticker, NULL), "pthread_create");
     system_calls();
+    cancelled_in_system();
     popen_types();
     popen_streams();
     popen_readers();
