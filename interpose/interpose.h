@@ -88,6 +88,9 @@ void g_hook_stream_closing(FILE *f);
 /* interpose/shell.c: in a forked child, the lock of system and popen
  * free (a thread left in the parent may have held it). */
 void g_shell_forked(void);
+/* interpose/shell.c: whether f is a popen stream of ours, which fclose
+ * closes as pclose does (glibc's fclose of a popen stream waits too). */
+bool g_shell_popened(FILE *f);
 
 /* interpose/pthread_mutex.c: lock and unlock any mutex the program has,
  * ours or glibc-only, as pthread_mutex_lock would; positive errors. */

@@ -94,6 +94,8 @@ void g_hook_stream_closing(FILE *f)
 G_EXPORT int fclose(FILE *f)
 {
     hook_enter();
+    if (g_shell_popened(f))
+        return pclose(f);
     g_hook_stream_closing(f);
     return real_fclose(f);
 }

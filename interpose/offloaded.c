@@ -121,22 +121,28 @@ static void run_wait4(void *arg)
  * error, 0 not yet) until it is done, parking on pid's pidfd in between.
  * A cancellation point.
  */
+static void close_pidfd(void *fd)
+{
+    close(*(int *)fd);
+}
+
 static int park_on_pidfd(pid_t pid, int (*attempt)(void *), void *arg)
 {
     struct g_thread *self = g_self();
     struct pollfd p = {.fd = (int)syscall(SYS_pidfd_open, pid, 0),
                        .events = POLLIN};
+    struct g_unwind left;
     int rc, w, saved;
 
     if (p.fd < 0)
         return NO_PIDFD;
+    /* A cancel, or a handler that jumps out of the wait, closes it. */
+    g_unwind_push(self, &left, close_pidfd, &p.fd);
     g_testcancel();
     while ((rc = attempt(arg)) == 0) {
         w = g_wait_fds(&p, 1, G_NEVER);
-        if (w == -ECANCELED) {
-            close(p.fd);
+        if (w == -ECANCELED)
             g_cancel_act(self);
-        }
         if (w == -EINTR && !g_sig_restart(self, true)) {
             errno = EINTR;
             rc = -1;
@@ -145,6 +151,7 @@ static int park_on_pidfd(pid_t pid, int (*attempt)(void *), void *arg)
         if (w < 0 && w != -EINTR) /* no room to watch it: look again */
             g_sleep_until(g_now() + 1000000);
     }
+    g_unwind_pop(self, &left);
     saved = errno;
     close(p.fd);
     errno = saved;

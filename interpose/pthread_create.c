@@ -66,26 +66,23 @@ static void read_attr(const pthread_attr_t *attr, struct g_thread_attr *ga,
 }
 
 /*
- * Threads made by create_internal, with the process that made them.
- * Nothing waits for one of them to end: the workers never do, and libuv
- * joins its pool's only in its destructor at exit, also in a forked child,
- * which has none of its parent's (their ids may even be its own threads'
- * now: glibc reuses descriptors). So in a child a join of one made before
- * the fork returns at once. A thread the program makes under such an id
- * takes it out (it may be joined for real).
+ * Threads made by create_internal. Nothing waits for one of them to end:
+ * the workers never do, and libuv joins its pool's only in its destructor
+ * at exit, where a thread busy with a slow lookup would hold the exit up;
+ * in a forked child, which has none of its parent's, their ids may even
+ * be its own workers' now (glibc reuses descriptors). So a join of one
+ * returns at once. A thread the program makes under such an id takes it
+ * out (it may be joined for real).
  */
 #define INTERNAL_MAX 2048 /* workers and libuv's pool, with room */
-static struct {
-    _Atomic(pthread_t) id;
-    _Atomic pid_t pid;
-} internal[INTERNAL_MAX];
+static _Atomic(pthread_t) internal[INTERNAL_MAX];
 
 static void forget_internal(pthread_t id)
 {
     for (int i = 0; i < INTERNAL_MAX; i++) {
         pthread_t seen = id;
 
-        atomic_compare_exchange_strong(&internal[i].id, &seen, (pthread_t)0);
+        atomic_compare_exchange_strong(&internal[i], &seen, (pthread_t)0);
     }
 }
 
@@ -95,15 +92,14 @@ static void note_internal(pthread_t id)
     unsigned i = atomic_fetch_add(&next, 1) % INTERNAL_MAX;
 
     forget_internal(id); /* made before a fork, under the same id */
-    atomic_store(&internal[i].pid, getpid());
-    atomic_store(&internal[i].id, id);
+    atomic_store(&internal[i], id);
 }
 
-static bool made_before_fork(pthread_t id)
+static bool is_internal(pthread_t id)
 {
     for (int i = 0; i < INTERNAL_MAX; i++)
-        if (id && atomic_load(&internal[i].id) == id)
-            return atomic_load(&internal[i].pid) != getpid();
+        if (id && atomic_load(&internal[i]) == id)
+            return true;
     return false;
 }
 
@@ -196,10 +192,7 @@ G_EXPORT int pthread_join(pthread_t thread, void **retval)
 
     if (t)
         return -g_thread_join(t, retval, G_NEVER);
-    /* A worker never ends, so a join naming one names a thread of the
-     * parent whose descriptor the child's worker reuses. */
-    if ((!self && gone_with_fork(thread)) || made_before_fork(thread) ||
-        g_is_worker_os_thread((uintptr_t)thread))
+    if ((!self && gone_with_fork(thread)) || is_internal(thread))
         return 0; /* as if it had ended and been joined */
     if (!self)
         return real_pthread_join(thread, retval);

@@ -15,15 +15,19 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 /* Our popen streams and their children. */
 struct popened {
     FILE *stream;
+    int fd; /* the stream's: fileno of a stream closed by a raw close
+               would still do, but this needs no stream */
     pid_t pid;
     struct popened *next;
 };
@@ -32,6 +36,7 @@ struct popened {
  * aside; a mutex of ours, so a green thread waiting for it parks. */
 static pthread_mutex_t shell_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct popened *popened;
+static _Atomic bool any_popened; /* popened != NULL, for fclose's look */
 static int in_system; /* system calls between ignore and restore */
 static struct sigaction saved_int, saved_quit;
 
@@ -99,19 +104,24 @@ static int wait_child(pid_t pid)
     return rc == pid ? status : -1;
 }
 
-/* A cancel of a thread waiting in system: the command is killed and
- * reaped, and SIGINT and SIGQUIT put back, as glibc does. */
-static void system_canceled(void *pid)
+/* A thread that leaves system while it waits (a cancel, a jump out of a
+ * signal handler): the command is killed and reaped, and SIGINT and
+ * SIGQUIT put back, as glibc's cleanup does. */
+static void system_left(void *pid)
 {
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-    kill(*(pid_t *)pid, SIGKILL);
+    int cancel_state;
+
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+    syscall(SYS_kill, *(pid_t *)pid, SIGKILL); /* not a program's kill */
     wait_child(*(pid_t *)pid);
     restore_interrupts();
+    pthread_setcancelstate(cancel_state, NULL); /* a jump goes on */
 }
 
 /* A cancellation point only while it waits for the command. */
 static int green_system(struct g_thread *self, const char *command)
 {
+    struct g_unwind left;
     posix_spawnattr_t attr;
     sigset_t chld, old, mask, dflt;
     char *argv[4], *path = shell_argv(command, argv);
@@ -132,11 +142,11 @@ static int green_system(struct g_thread *self, const char *command)
     rc = real_posix_spawn(&pid, path, NULL, &attr, argv, environ);
     posix_spawnattr_destroy(&attr);
     if (rc == 0) {
-        pthread_cleanup_push(system_canceled, &pid);
+        g_unwind_push(self, &left, system_left, &pid);
         pthread_setcancelstate(cancel_state, NULL);
         status = wait_child(pid); /* our waitpid: a cancellation point */
         pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-        pthread_cleanup_pop(0);
+        g_unwind_pop(self, &left);
     } else {
         /* POSIX: a shell that cannot run is one that exited with 127. */
         status = W_EXITCODE(127, 0);
@@ -203,8 +213,8 @@ static int spawn_popen_child(pid_t *pid, int *child, int child_std,
     posix_spawn_file_actions_init(&fa);
     rc = posix_spawn_file_actions_adddup2(&fa, *child, child_std);
     for (struct popened *p = popened; p && rc == 0; p = p->next)
-        if (fileno(p->stream) != child_std)
-            rc = posix_spawn_file_actions_addclose(&fa, fileno(p->stream));
+        if (p->fd != child_std)
+            rc = posix_spawn_file_actions_addclose(&fa, p->fd);
     if (rc == 0) /* our hook: the child gets this thread's mask */
         rc = posix_spawn(pid, path, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -237,8 +247,10 @@ static FILE *green_popen(const char *command, const char *type)
         fcntl(parent, F_SETFD, 0);
     p->stream = spawned ? fdopen(parent, reading ? "r" : "w") : NULL;
     if (p->stream) {
+        p->fd = parent;
         p->next = popened;
         popened = p;
+        atomic_store_explicit(&any_popened, true, memory_order_relaxed);
     } else if (spawned) {
         rc = errno; /* fdopen's */
     }
@@ -270,10 +282,25 @@ static struct popened *take_popened(FILE *f)
         if ((*at)->stream == f) {
             p = *at;
             *at = p->next;
+            atomic_store_explicit(&any_popened, popened != NULL,
+                                  memory_order_relaxed);
             break;
         }
     pthread_mutex_unlock(&shell_lock);
     return p;
+}
+
+bool g_shell_popened(FILE *f)
+{
+    bool found = false;
+
+    if (!atomic_load_explicit(&any_popened, memory_order_relaxed))
+        return false;
+    pthread_mutex_lock(&shell_lock);
+    for (struct popened *p = popened; p && !found; p = p->next)
+        found = p->stream == f;
+    pthread_mutex_unlock(&shell_lock);
+    return found;
 }
 
 G_EXPORT int pclose(FILE *f)

@@ -38,6 +38,7 @@ static __thread bool vforking;
  */
 static void forked_child(void)
 {
+    g_fork_hold_stdio();
     g_shell_forked();
     if (!vforking && g_runtime_fork_child())
         return;

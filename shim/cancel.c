@@ -122,3 +122,32 @@ void g_cleanup_unwind(struct g_thread *self)
     longjmp((struct __jmp_buf_tag *)(void *)b->__cancel_jmp_buf, 1);
 #pragma GCC diagnostic pop
 }
+
+void g_unwind_push(struct g_thread *self, struct g_unwind *u,
+                   void (*fn)(void *), void *arg)
+{
+    u->fn = fn;
+    u->arg = arg;
+    u->prev = self->unwinds;
+    self->unwinds = u;
+}
+
+void g_unwind_pop(struct g_thread *self, struct g_unwind *u)
+{
+    self->unwinds = u->prev;
+}
+
+/* The stack grows down: what lies below sp is newer than the target. */
+void g_unwind_to(struct g_thread *self, uintptr_t sp)
+{
+    struct g_unwind *u;
+
+    while ((u = self->unwinds) && (!sp || (uintptr_t)u < sp)) {
+        self->unwinds = u->prev;
+        u->fn(u->arg);
+    }
+    while (sp && self->cleanup_top && (uintptr_t)self->cleanup_top < sp)
+        self->cleanup_top = ((__pthread_unwind_buf_t *)self->cleanup_top)
+                                ->__pad[0];
+}
+

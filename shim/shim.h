@@ -83,6 +83,7 @@ struct g_thread {
     struct g_thread *cancel_next; /* on worker->cancels (lock-free MPSC) */
     _Atomic bool cancel_queued;   /* on worker->cancels, not drained yet */
     void *cleanup_top; /* pthread_cleanup_push chain (glibc's buffers) */
+    struct g_unwind *unwinds; /* libgreen's own, newest first */
     bool exiting;      /* in g_thread_exit: retval is final */
 
     char name[16];    /* pthread_setname_np; NUL-terminated */
@@ -189,6 +190,26 @@ void g_cleanup_push(struct g_thread *self, void *buf);
 void g_cleanup_pop(struct g_thread *self, void *buf);
 /* Run the exiting thread's next cleanup handler; returns when none is left. */
 void g_cleanup_unwind(struct g_thread *self);
+
+/*
+ * A cleanup of libgreen's own, on the stack of the call that pushes it:
+ * run if the thread leaves that call other than by its return, by a jump
+ * out of a signal handler (glibc runs its internal cleanups on longjmp
+ * too) or by its end (a cancel, pthread_exit in a handler). A green
+ * thread's only.
+ */
+struct g_unwind {
+    void (*fn)(void *arg);
+    void *arg;
+    struct g_unwind *prev;
+};
+void g_unwind_push(struct g_thread *self, struct g_unwind *u,
+                   void (*fn)(void *), void *arg);
+void g_unwind_pop(struct g_thread *self, struct g_unwind *u);
+/* A jump to a frame whose stack pointer is sp (0: the thread's end) leaves
+ * the frames below it: run libgreen's cleanups there, and forget the
+ * program's pthread_cleanup_push records (glibc leaves them dangling). */
+void g_unwind_to(struct g_thread *self, uintptr_t sp);
 
 /* --- scheduling (shim/sched.c) --- */
 
@@ -450,8 +471,10 @@ void g_stats_report(void);
 _Noreturn void g_runtime_run(void *(*start)(void *), void *arg);
 /* The OS thread that runs t's worker, for calls that need one. */
 uintptr_t g_thread_os_thread(const struct g_thread *t);
-/* Whether id is the OS thread of a running worker. */
-bool g_is_worker_os_thread(uintptr_t id);
+/* In a forked child, before anything of libgreen's or libuv's makes a
+ * descriptor: keep fds 0 to 2 free for the program (they are let go by
+ * the last fork handler). */
+void g_fork_hold_stdio(void);
 /* Fall back to plain threads after fork() in a child process. */
 void g_runtime_forked(void);
 /* After fork() in a child process, on the forking green thread: if it was

@@ -383,6 +383,16 @@ void g_sig_setjmp(struct __jmp_buf_tag *env, int savemask)
     }
 }
 
+/* The stack pointer a glibc jmp_buf holds (x86-64: word 6, mangled with
+ * the thread's pointer guard, as PTR_MANGLE does). */
+static uintptr_t jmp_target_sp(const struct __jmp_buf_tag *env)
+{
+    uintptr_t v = (uintptr_t)env->__jmpbuf[6], guard;
+
+    __asm__("mov %%fs:0x30, %0" : "=r"(guard));
+    return ((v >> 0x11) | (v << (64 - 0x11))) ^ guard;
+}
+
 void g_sig_jumped(struct g_thread *self, const struct __jmp_buf_tag *env)
 {
     const unsigned long *words;
@@ -391,6 +401,8 @@ void g_sig_jumped(struct g_thread *self, const struct __jmp_buf_tag *env)
 
     if (!self)
         return;
+    if (env)
+        g_unwind_to(self, jmp_target_sp(env));
     /* A jump leaves libgreen's frames (a handler run inside a call) and
      * the windows open in them. */
     depth = self->sig_depth;

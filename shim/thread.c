@@ -258,6 +258,7 @@ _Noreturn void g_thread_exit(void *retval)
         atomic_fetch_or_explicit(&self->cancel, G_CANCEL_ACTING,
                                  memory_order_relaxed);
     }
+    g_unwind_to(self, 0);
     g_cleanup_unwind(self); /* returns once every handler has run */
     g_key_run_destructors();
     g_sig_thread_exit(self);

@@ -259,6 +259,48 @@ static void reserve_fds(struct g_worker *wk, void (*mark)(int fd))
     mark(wk->loop.signal_pipefd[1]);
 }
 
+/*
+ * Holds the free ones of fds 0 to 2 (on /dev/null) while libgreen makes
+ * its own descriptors, which would take the lowest numbers: a daemon that
+ * closed stdin, stdout and stderr expects its next opens to get them, and
+ * could not dup2 onto ours (EBUSY).
+ */
+static unsigned hold_stdio(void)
+{
+    unsigned held = 0;
+    long fd;
+
+    while ((fd = syscall(SYS_openat, AT_FDCWD, "/dev/null",
+                         O_RDONLY | O_CLOEXEC)) >= 0 &&
+           fd <= 2)
+        held |= 1u << fd;
+    if (fd > 2)
+        syscall(SYS_close, fd);
+    return held;
+}
+
+static void release_stdio(unsigned held)
+{
+    for (int fd = 0; fd <= 2; fd++)
+        if (held & (1u << fd))
+            syscall(SYS_close, fd);
+}
+
+/* In a forked child, from the first fork handler to the last: libuv's
+ * own handler makes a pipe too. */
+static unsigned fork_held;
+
+void g_fork_hold_stdio(void)
+{
+    fork_held = hold_stdio();
+}
+
+static void fork_release_stdio(void)
+{
+    release_stdio(fork_held);
+    fork_held = 0;
+}
+
 static void worker_init(struct g_worker *wk, int index)
 {
     wk->index = index;
@@ -297,6 +339,7 @@ _Noreturn void g_runtime_run(void *(*start)(void *), void *arg)
     struct g_thread_attr attr = {.guard_size = g_stack_guard()};
     struct g_thread *main_thread;
     uintptr_t id;
+    unsigned held;
     int i;
 
     g_nworkers = g_config.loops;
@@ -307,8 +350,12 @@ _Noreturn void g_runtime_run(void *(*start)(void *), void *arg)
         _exit(2);
     }
     memset(g_workers, 0, sizeof(*g_workers) * (size_t)g_nworkers);
+    held = hold_stdio();
     for (i = 0; i < g_nworkers; i++)
         worker_init(&g_workers[i], i);
+    release_stdio(held);
+    /* After libuv's, which its first loop registered. */
+    pthread_atfork(NULL, NULL, fork_release_stdio);
     g_tls_worker = &g_workers[0];
     g_workers[0].errno_at = &errno;
     g_workers[0].os_thread = pthread_self();
@@ -342,16 +389,6 @@ _Noreturn void g_runtime_run(void *(*start)(void *), void *arg)
 uintptr_t g_thread_os_thread(const struct g_thread *t)
 {
     return (uintptr_t)t->worker->os_thread;
-}
-
-bool g_is_worker_os_thread(uintptr_t id)
-{
-    if (!g_runtime_live) /* a plain child: its workers are gone */
-        return false;
-    for (int i = 0; i < g_nworkers; i++)
-        if (!g_workers[i].stopped && (uintptr_t)g_workers[i].os_thread == id)
-            return true;
-    return false;
 }
 
 bool g_runtime_running(void)

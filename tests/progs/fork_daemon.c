@@ -16,6 +16,8 @@
  *    connection with a byte while the child's main thread naps ten times,
  *    then tells the parent, which only then connects. A blocking accept
  *    that held up the rest of the child would never let the naps end.
+ *  - A child forked with stdin and stdout closed (a daemon closes them)
+ *    gets 0 and 1 from its next opens, and can dup2 onto them.
  *  - A child's thread blocks in accept() on the listener it got at the
  *    fork (as a prefork child's listener thread does, with other threads
  *    about), and an alarm's handler (set without SA_RESTART) ends it with
@@ -285,6 +287,35 @@ static void interrupted_accept(void)
     close(listener);
 }
 
+/* The parent closes fds 0 and 1 around the fork; the child reports on
+ * fd out. */
+static void stdio_closed(void)
+{
+    int out, in, status;
+    pid_t pid;
+
+    fflush(stdout);
+    out = dup(1);
+    in = dup(0);
+    check(out > 2 && in > 2, "dup");
+    close(0);
+    close(1);
+    pid = fork();
+    if (pid == 0) {
+        int a = open("/dev/null", O_RDWR), b = dup(a), c = dup2(a, 1);
+
+        dprintf(out, "child with 0 and 1 closed: open %d, dup %d, dup2 onto "
+                     "1: %d\n",
+                a, b, c);
+        _exit(0);
+    }
+    dup2(in, 0);
+    dup2(out, 1);
+    close(in);
+    close(out);
+    waitpid(pid, &status, 0);
+}
+
 int main(void)
 {
     pid_t pid;
@@ -298,6 +329,7 @@ int main(void)
         daemon_child();
     printf("daemon child exited %d\n", wait_child(pid));
     prefork();
+    stdio_closed();
     shared_flags();
     interrupted_accept();
     return 0;

@@ -3,7 +3,8 @@
  * statuses and a shell killed by a signal; SIGINT ignored in the caller
  * while system runs (but not in the command) and the handler back after;
  * the mask a thread blocks reaching the command; a thread cancelled in
- * system, whose command is killed. popen's read and write streams, their types
+ * system, and an alarm's handler jumping out of it, whose command is
+ * killed and reaped. fclose of a popen stream waits as pclose does. popen's read and write streams, their types
  * ("re" is close-on-exec, "rw" is EINVAL), an earlier stream closed in a
  * later child (so its reader sees the end at once), and 16 threads each
  * reading their own command. All the while a ticker thread naps in 10 ms
@@ -21,11 +22,13 @@
 #define _GNU_SOURCE
 #endif
 #include <fcntl.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -82,6 +85,7 @@ static void on_sigint(int sig)
 static atomic_bool system_running;
 static void (*seen_while_running)(int);
 
+/* Looks for SIG_IGN for up to 200 ms of the 300 the command runs. */
 static void *watch_sigint(void *arg)
 {
     struct sigaction now;
@@ -89,8 +93,13 @@ static void *watch_sigint(void *arg)
     (void)arg;
     while (!atomic_load(&system_running))
         nap_ms(1);
-    sigaction(SIGINT, NULL, &now);
-    seen_while_running = now.sa_handler;
+    for (int ms = 0; ms < 200; ms++) {
+        sigaction(SIGINT, NULL, &now);
+        seen_while_running = now.sa_handler;
+        if (now.sa_handler == SIG_IGN)
+            break;
+        nap_ms(1);
+    }
     return NULL;
 }
 
@@ -160,6 +169,43 @@ static void cancelled_in_system(void)
            result == PTHREAD_CANCELED ? "canceled" : "returned",
            now_ns(CLOCK_MONOTONIC) - start < 3000 * 1000000LL ? "yes" : "no",
            now.sa_handler == on_sigint ? "the handler" : "something else");
+}
+
+static sigjmp_buf out_of_system;
+
+static void jump_out(int sig)
+{
+    (void)sig;
+    siglongjmp(out_of_system, 1);
+}
+
+/* The old timeout: an alarm whose handler jumps out of system. glibc
+ * kills and reaps the command on the way out, and puts SIGINT back. */
+static void jumped_out_of_system(void)
+{
+    struct sigaction act = {.sa_handler = jump_out}, now;
+    struct itimerval in_200ms = {{0, 0}, {0, 200000}};
+    int64_t start = now_ns(CLOCK_MONOTONIC);
+    int status, cancel_state;
+    pid_t reaped;
+
+    sigemptyset(&act.sa_mask);
+    sigaction(SIGALRM, &act, NULL);
+    if (sigsetjmp(out_of_system, 1) == 0) {
+        setitimer(ITIMER_REAL, &in_200ms, NULL);
+        system("exec sleep 5");
+        printf("system returned: the alarm did not jump\n");
+    }
+    errno = 0;
+    reaped = waitpid(-1, &status, WNOHANG);
+    sigaction(SIGINT, NULL, &now);
+    pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &cancel_state);
+    printf("jumped out of system: at once: %s, the command reaped: %s, SIGINT "
+           "after: %s, cancel: %s\n",
+           now_ns(CLOCK_MONOTONIC) - start < 3000 * 1000000LL ? "yes" : "no",
+           reaped < 0 && errno == ECHILD ? "yes" : "no",
+           now.sa_handler == on_sigint ? "the handler" : "something else",
+           cancel_state == PTHREAD_CANCEL_ENABLE ? "enabled" : "disabled");
 }
 
 static void *one_system(void *arg)
@@ -238,6 +284,18 @@ static void popen_streams(void)
     printf("the ticker ticked while the read waited: %s\n", ticked());
     pclose(f);
 
+    /* glibc's fclose of a popen stream waits for the command, as pclose. */
+    f = popen("exit 4", "r");
+    check(f != NULL, "popen r");
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-dealloc" /* on purpose */
+    status = fclose(f);
+#pragma GCC diagnostic pop
+    errno = 0;
+    printf("fclose of a popen stream: %s, then waitpid: %s\n",
+           status_of(status, buf, sizeof(buf)),
+           waitpid(-1, &status, WNOHANG) < 0 ? ename(errno) : "a child");
+
     f = popen("sleep 0.3", "r");
     check(f != NULL, "popen r");
     start_counting();
@@ -297,6 +355,7 @@ int main(void)
     check_rc(pthread_create(&tick, NULL, ticker, NULL), "pthread_create");
     system_calls();
     cancelled_in_system();
+    jumped_out_of_system();
     popen_types();
     popen_streams();
     popen_readers();

@@ -17,6 +17,7 @@
 #include <dlfcn.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -104,6 +105,7 @@ static void system_v_masks(void)
 /* --- siginterrupt -------------------------------------------------------- */
 
 static int fds[2];
+static atomic_bool read_done;
 
 static void *reads_pipe(void *arg)
 {
@@ -112,10 +114,13 @@ static void *reads_pipe(void *arg)
 
     (void)arg;
     n = read(fds[0], &c, 1);
+    atomic_store(&read_done, true);
     return (void *)(long)(n < 0 ? -errno : n);
 }
 
-/* A read a signal lands in: EINTR, or restarted and then fed a byte. */
+/* A read signals land in: EINTR, or restarted each time and then fed a
+ * byte. They come every 20 ms for 300 ms, so that one lands while the
+ * reader waits in read however late it gets there. */
 static const char *read_under_signal(void)
 {
     static char answer[32];
@@ -123,10 +128,12 @@ static const char *read_under_signal(void)
     void *result;
 
     check_errno(pipe(fds), "pipe");
+    atomic_store(&read_done, false);
     check_rc(pthread_create(&t, NULL, reads_pipe, NULL), "pthread_create");
-    nap_ms(50);
-    pthread_kill(t, SIGUSR1);
-    nap_ms(50);
+    for (int i = 0; i < 15 && !atomic_load(&read_done); i++) {
+        pthread_kill(t, SIGUSR1);
+        nap_ms(20);
+    }
     check(write(fds[1], "x", 1) == 1, "write");
     check_rc(pthread_join(t, &result), "pthread_join");
     if ((long)result < 0)
