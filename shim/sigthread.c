@@ -401,8 +401,15 @@ void g_sig_jumped(struct g_thread *self, const struct __jmp_buf_tag *env)
 
     if (!self)
         return;
-    if (env)
-        g_unwind_to(self, jmp_target_sp(env));
+    if (env) {
+        uintptr_t sp = jmp_target_sp(env);
+        const struct g_stack *st = self->stack;
+
+        /* Only a jump within the thread's own stack leaves its frames. */
+        if (st && sp > (uintptr_t)st->base &&
+            sp <= (uintptr_t)st->base + st->size)
+            g_unwind_to(self, sp);
+    }
     /* A jump leaves libgreen's frames (a handler run inside a call) and
      * the windows open in them. */
     depth = self->sig_depth;
