@@ -104,8 +104,8 @@ static bool is_internal(pthread_t id)
 }
 
 /*
- * A thread libgreen or libuv makes from a worker (the other workers, the
- * thread pool) starts with every signal blocked: the program's signals are
+ * A thread libgreen or libuv makes (g_tls_creating_internal: the other
+ * workers, the thread pool) starts with every signal blocked: the program's signals are
  * for its green threads, which the workers' OS threads run.
  */
 static int create_internal(pthread_t *thread, const pthread_attr_t *attr,
@@ -133,7 +133,7 @@ G_EXPORT int pthread_create(pthread_t *restrict thread,
     if (!hook_enter()) {
         int rc;
 
-        if (g_in_scheduler() && !g_tls_in_handler)
+        if (g_tls_creating_internal)
             return create_internal(thread, attr, start, arg);
         rc = real_pthread_create(thread, attr, start, arg);
         if (rc == 0)

@@ -79,7 +79,10 @@ static void trampoline(int sig, siginfo_t *info, void *context)
         errno = saved_errno;
         break;
     }
-    g_tls_in_handler--;
+    /* A jump inside a handler ends every level (end_handlers): below 0 the
+     * worker would never count as green again. */
+    if (g_tls_in_handler > 0)
+        g_tls_in_handler--;
 }
 
 static bool is_handler(void (*h)(int))

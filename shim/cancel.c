@@ -137,16 +137,25 @@ void g_unwind_pop(struct g_thread *self, struct g_unwind *u)
     self->unwinds = u->prev;
 }
 
-/* The stack grows down: what lies below sp is newer than the target. */
+/* The stack grows down: what lies between the jump's own frame (here)
+ * and sp is left, newer than the target. A jump that stays above them (a
+ * handler on an alternate stack placed there, jumping within itself)
+ * leaves nothing. */
+static bool left(const void *record, uintptr_t here, uintptr_t sp)
+{
+    return !sp || ((uintptr_t)record > here && (uintptr_t)record < sp);
+}
+
 void g_unwind_to(struct g_thread *self, uintptr_t sp)
 {
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
     struct g_unwind *u;
 
-    while ((u = self->unwinds) && (!sp || (uintptr_t)u < sp)) {
+    while ((u = self->unwinds) && left(u, here, sp)) {
         self->unwinds = u->prev;
         u->fn(u->arg);
     }
-    while (sp && self->cleanup_top && (uintptr_t)self->cleanup_top < sp)
+    while (sp && self->cleanup_top && left(self->cleanup_top, here, sp))
         self->cleanup_top = ((__pthread_unwind_buf_t *)self->cleanup_top)
                                 ->__pad[0];
 }

@@ -39,9 +39,13 @@ void g_offload_flush(struct g_worker *wk)
     wk->offloads = NULL;
     while (o) {
         struct g_offload *next = o->next;
+        int rc;
 
         o->work.data = o;
-        if (uv_queue_work(&wk->loop, &o->work, run, done) != 0) {
+        g_tls_creating_internal = true; /* the pool starts on first use */
+        rc = uv_queue_work(&wk->loop, &o->work, run, done);
+        g_tls_creating_internal = false;
+        if (rc != 0) {
             run(&o->work); /* cannot happen with a valid loop; still run */
             done(&o->work, 0);
         }

@@ -14,6 +14,8 @@
 __thread struct g_thread *g_tls_self __attribute__((tls_model("initial-exec")));
 __thread struct g_worker *g_tls_worker
     __attribute__((tls_model("initial-exec")));
+__thread bool g_tls_creating_internal
+    __attribute__((tls_model("initial-exec")));
 __thread const char *g_tls_call __attribute__((tls_model("initial-exec")));
 __thread int g_tls_in_handler __attribute__((tls_model("initial-exec")));
 __thread sigset_t g_tls_mask_before_handler;

@@ -502,6 +502,10 @@ extern __thread const char *g_tls_call
 
 /* How many signal handlers this OS thread is running now
  * (interpose/signal.c counts them). */
+/* Set around libgreen's own thread creations (the workers, libuv's pool
+ * as work is queued): pthread_create marks those internal. */
+extern __thread bool g_tls_creating_internal
+    __attribute__((tls_model("initial-exec")));
 extern __thread int g_tls_in_handler
     __attribute__((tls_model("initial-exec")));
 

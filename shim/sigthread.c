@@ -54,7 +54,11 @@ void g_sig_run_here(int sig, siginfo_t *info, void *context,
     else
         ((void (*)(int))act->handler)(sig);
     if (here) {
-        here->sig_depth--;
+        /* A jump inside the handler ended every level (g_sig_jumped):
+         * the count must not go below 0, or the thread would never
+         * count as green again. */
+        if (here->sig_depth > 0)
+            here->sig_depth--;
         g_sig_set_blocked(here, before);
     }
 }
@@ -111,7 +115,8 @@ static int run_one(struct g_thread *self, siginfo_t *info, void *handler,
     self->sig_critical = critical;
     self->sig_window = window;
     self->sig_window_epoch = window_epoch;
-    self->sig_depth--;
+    if (self->sig_depth > 0) /* as in g_sig_run_here */
+        self->sig_depth--;
     g_sig_set_blocked(self, before);
     return G_SIG_RAN | (flags & SA_RESTART ? 0 : G_SIG_NORESTART);
 }
@@ -184,7 +189,8 @@ void g_sig_deliver_in_wait(struct g_thread *self)
      * linked where its own wait's waker will find it. */
     g_tls_in_handler++;
     g_sig_deliver(self);
-    g_tls_in_handler--;
+    if (g_tls_in_handler > 0) /* a jump in a handler zeroed it */
+        g_tls_in_handler--;
 }
 
 /* --- the calls on masks and waits --- */
@@ -375,7 +381,11 @@ void g_sig_setjmp(struct __jmp_buf_tag *env, int savemask)
     unsigned long *words = env->__saved_mask.__val;
     size_t n = sizeof(env->__saved_mask.__val) / sizeof(words[0]);
 
-    if (savemask && self) {
+    /* Without a mask the buffer may be shorter than a sigjmp_buf
+     * (pthread_cleanup_push's), and g_sig_jumped reads no mask from it. */
+    if (!savemask)
+        return;
+    if (self) {
         words[n - 2] = JMP_MAGIC;
         words[n - 1] = g_sig_blocked(self);
     } else {

@@ -363,8 +363,12 @@ _Noreturn void g_runtime_run(void *(*start)(void *), void *arg)
     for (i = 1; i < g_nworkers; i++) {
         /* libuv's pthread_create comes through our hook from a context that
          * is not green, so it makes a real OS thread. */
-        int rc = uv_thread_create(&g_workers[i].os_thread, worker_main,
-                                  &g_workers[i]);
+        int rc;
+
+        g_tls_creating_internal = true;
+        rc = uv_thread_create(&g_workers[i].os_thread, worker_main,
+                              &g_workers[i]);
+        g_tls_creating_internal = false;
 
         if (rc != 0) {
             fprintf(stderr, "libgreen: cannot start worker %d: %s\n", i,
@@ -499,11 +503,13 @@ void g_workers_start_forked(void)
      * worker that cannot start (a limit on threads) is left out: threads
      * go to the others. */
     g_tls_self = NULL;
+    g_tls_creating_internal = true;
     for (int i = 0; i < g_nworkers; i++)
         if (g_workers[i].stopped &&
             uv_thread_create(&g_workers[i].os_thread, worker_main,
                              &g_workers[i]) == 0)
             g_workers[i].stopped = false;
+    g_tls_creating_internal = false;
     g_tls_self = self;
 }
 

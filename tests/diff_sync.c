@@ -238,7 +238,7 @@ Test(diff_sync, signals_reach_ready_computing_and_waiting_threads,
 Test(diff_sync, bsd_and_system_v_signal_calls_act_on_green_threads,
      .timeout = 60)
 {
-    same_as_native(PROG_SIGNAL_LEGACY, loops_2_1, NO_CHECK);
+    same_as_native(PROG_SIGNAL_LEGACY, loops_2_1, FEW_OS_THREADS);
 }
 
 Test(diff_sync, mixed_os_and_green_waiters_wake_each_other, .timeout = 60)

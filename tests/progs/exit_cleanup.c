@@ -3,7 +3,9 @@
  * pushed first, also when it is called from nested calls;
  * pthread_cleanup_pop(1) runs its handler at once and pthread_cleanup_pop(0)
  * drops it. Each thread logs the handlers it ran into its own buffer, which
- * main prints after the join.
+ * main prints after the join. Last, a function that pushes and pops a
+ * handler leaves its caller's locals as they were (libgreen's sigsetjmp
+ * once wrote past pthread_cleanup_push's buffer).
  *
  * A plain POSIX program that knows nothing of libgreen; tests/diff_progs.c
  * runs it natively and green and compares stdout and exit status.
@@ -97,6 +99,35 @@ static void *worker(void *arg)
     return NULL;
 }
 
+static void nothing(void *arg)
+{
+    (void)arg;
+}
+
+__attribute__((noinline)) static int pushes_and_pops(int x)
+{
+    int r;
+
+    pthread_cleanup_push(nothing, NULL);
+    r = x * 2;
+    pthread_cleanup_pop(0);
+    return r;
+}
+
+__attribute__((noinline)) static void locals_survive(void)
+{
+    volatile uint64_t v[8];
+    int r, intact = 0;
+
+    for (int i = 0; i < 8; i++)
+        v[i] = 0x0101010101010101ULL * (uint64_t)(i + 1);
+    r = pushes_and_pops(21);
+    for (int i = 0; i < 8; i++)
+        intact += v[i] == 0x0101010101010101ULL * (uint64_t)(i + 1);
+    printf("push and pop in a callee: %d, caller's locals intact: %d of 8\n",
+           r, intact);
+}
+
 int main(void)
 {
     pthread_t threads[N_THREADS];
@@ -115,5 +146,6 @@ int main(void)
     printf("handlers run by thread 0: %s\n", logs[0].text);
     printf("threads with the same log and exit value: %d of %d\n", same,
            N_THREADS);
+    locals_survive();
     return 0;
 }

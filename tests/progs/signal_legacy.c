@@ -6,7 +6,9 @@
  * sigignore; siginterrupt deciding whether a later signal() restarts a
  * read. Last, a forked child does what dash does in its SIGINT handler
  * (a handler that blocks everything, sigsetmask(0), SIG_DFL, raise) and
- * must die of the signal.
+ * must die of the signal. And after a handler that jumps within itself,
+ * 50 threads each nap 100 ms: stderr's "os_threads_max=N" (sampled while
+ * they nap) shows whether they are still green threads.
  *
  * stdout is the same natively and green. A plain POSIX program that knows
  * nothing of libgreen.
@@ -15,6 +17,7 @@
 #define _GNU_SOURCE
 #endif
 #include <dlfcn.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -190,11 +193,47 @@ static void dies_like_dash(void)
                WEXITSTATUS(status));
 }
 
+static sigjmp_buf inside;
+static atomic_int inner_jumps;
+
+static void jumps_within_itself(int sig)
+{
+    (void)sig;
+    if (sigsetjmp(inside, 1) == 0)
+        siglongjmp(inside, 1);
+    atomic_fetch_add(&inner_jumps, 1);
+}
+
+static void *naps(void *arg)
+{
+    (void)arg;
+    nap_ms(100);
+    return NULL;
+}
+
+static void threads_after_an_inner_jump(void)
+{
+    pthread_t t[50];
+
+    signal(SIGUSR2, jumps_within_itself);
+    raise(SIGUSR2);
+    for (int i = 0; i < 50; i++)
+        check_rc(pthread_create(&t[i], NULL, naps, NULL), "pthread_create");
+    nap_ms(50);
+    sample_threads();
+    for (int i = 0; i < 50; i++)
+        check_rc(pthread_join(t[i], NULL), "pthread_join");
+    fprintf(stderr, "os_threads_max=%d\n", os_threads_max);
+    printf("after a handler jumped within itself (%d): 50 threads napped\n",
+           atomic_load(&inner_jumps));
+}
+
 int main(void)
 {
     dies_like_dash(); /* first: the child of a single thread goes on green */
     bsd_masks();
     system_v_masks();
     interrupting();
+    threads_after_an_inner_jump();
     return 0;
 }
