@@ -1,28 +1,30 @@
 /*
- * interpose/offloaded.c: blocking calls that have no non-blocking form to
- * retry and no fd to wait on: waiting for a child (wait, waitpid, wait4,
+ * interpose/offloaded.c: waits for children (wait, waitpid, wait4,
  * waitid) and file locks (flock, fcntl's F_SETLKW and F_OFD_SETLKW,
- * lockf's F_LOCK). On a green thread, unless the call asks not to wait
- * (WNOHANG, LOCK_NB, F_SETLK, F_TLOCK), the real call runs on an OS thread
- * of its own while
+ * lockf's F_LOCK), on a green thread, unless the call asks not to wait
+ * (WNOHANG, LOCK_NB, F_SETLK, F_TLOCK). Everywhere else they pass through.
+ *
+ * A wait for children tries the call with WNOHANG and parks in between:
+ * on the child's pidfd (Linux 5.3), readable once it exits, when it waits
+ * for one child's end; otherwise with a growing sleep (50 us to 2 ms), as
+ * nothing else tells a child's change. Like any park, a signal ends it
+ * with EINTR or restarts it under SA_RESTART, a cancel acts at once, and
+ * a handler may jump out of it.
+ *
+ * A lock has no such try that keeps its semantics (the kernel's queue of
+ * waiters, EDEADLK): the real call runs on an OS thread of its own while
  * the green thread waits on a semaphore, so the rest of its worker,
- * perhaps the thread the wait is for, runs on. Everywhere else they pass
- * through.
+ * perhaps the thread holding the lock, runs on.
  *
  * Not libuv's thread pool (g_run_blocking): these calls last as long as
  * the program pleases (a child's life, another lock holder's), and would
  * hold its few threads; and a pool started before a fork() is joined by
  * libuv's destructor in a child that exits, where its threads are gone.
  *
- * A signal cannot end such a wait with EINTR (it reaches the worker, not
- * the helper). So a program with one green thread, which blocks nobody by
- * waiting in its worker, keeps the real call: the old timeout pattern,
- * alarm() then waitpid() or flock() and EINTR, works there as natively.
- *
- * The most common wait has an fd after all: a wait for one child that
- * only asks for its end parks on the child's pidfd (Linux 5.3), which
- * becomes readable when it exits, like any fd wait: a signal ends it with
- * EINTR or restarts it under SA_RESTART, and a cancel acts at once.
+ * A signal cannot end such a lock wait with EINTR (it reaches the worker,
+ * not the helper). So a program with one green thread, which blocks nobody
+ * by waiting in its worker, keeps the real calls: the old timeout pattern,
+ * alarm() then flock() and EINTR, works there as natively.
  */
 /* lockf and lockf64 are two names of ours: undefined here, the option
  * would redirect the first to the second. */
@@ -100,21 +102,55 @@ struct wait4_call {
     int *status;
     int options;
     struct rusage *usage;
-    pid_t rc;
-    int err;
 };
 
-static void run_wait4(void *arg)
-{
-    struct wait4_call *c = arg;
+/* The answer of park_on_pidfd when there is no pidfd to park on (an old
+ * kernel, no such process): the wait polls then. */
+#define NO_PIDFD (-2)
 
-    c->rc = real_wait4(c->pid, c->status, c->options, c->usage);
-    c->err = errno;
+/* The growing sleep between tries of a wait with nothing to park on. */
+#define POLL_MIN_NS 50000
+#define POLL_MAX_NS 2000000
+
+/*
+ * One try of a wait that parks between tries. A signal that comes during
+ * the try is kept for its end (a critical section), as it would have come
+ * while the call blocked: 1 if its handler ran and the call is to end
+ * with EINTR; the try's answer goes to *rc.
+ */
+static bool try_interrupted(struct g_thread *self, int (*attempt)(void *),
+                            void *arg, int *rc)
+{
+    g_sig_critical_begin(self);
+    *rc = attempt(arg);
+    self->sig_ran = 0;
+    g_sig_critical_end(self); /* runs what came meanwhile */
+    return *rc == 0 && self->sig_ran && !g_sig_restart(self, true);
 }
 
-/* The answer of park_on_pidfd when there is no pidfd to park on (an old
- * kernel, no such process): the helper waits then. */
-#define NO_PIDFD (-2)
+/* May park. attempt(arg) (as for park_on_pidfd) until it is done, with a
+ * growing sleep in between. A cancellation point. */
+static int poll_children(int (*attempt)(void *), void *arg)
+{
+    struct g_thread *self = g_self();
+    int64_t pause = POLL_MIN_NS;
+    int rc, w;
+
+    g_testcancel();
+    while (!try_interrupted(self, attempt, arg, &rc)) {
+        if (rc != 0)
+            return rc;
+        w = g_sleep_interruptible(g_now() + pause);
+        if (w == -ECANCELED)
+            g_cancel_act(self);
+        /* A signal handed over as the sleep timed out runs as it ends. */
+        if ((w == -EINTR || self->sig_ran) && !g_sig_restart(self, true))
+            break;
+        pause = pause * 2 < POLL_MAX_NS ? pause * 2 : POLL_MAX_NS;
+    }
+    errno = EINTR;
+    return -1;
+}
 
 /*
  * May park. Calls attempt(arg) (the call with WNOHANG: > 0 done, < 0 its
@@ -139,7 +175,13 @@ static int park_on_pidfd(pid_t pid, int (*attempt)(void *), void *arg)
     /* A cancel, or a handler that jumps out of the wait, closes it. */
     g_unwind_push(self, &left, close_pidfd, &p.fd);
     g_testcancel();
-    while ((rc = attempt(arg)) == 0) {
+    for (;;) {
+        if (try_interrupted(self, attempt, arg, &rc)) {
+            errno = EINTR;
+            rc = -1;
+        }
+        if (rc != 0)
+            break;
         w = g_wait_fds(&p, 1, G_NEVER);
         if (w == -ECANCELED)
             g_cancel_act(self);
@@ -174,18 +216,15 @@ static int attempt_wait4(void *arg)
 
 G_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *usage)
 {
-    struct wait4_call c = {pid, status, options, usage, 0, 0};
+    struct wait4_call c = {pid, status, options, usage};
     int rc;
 
     if (!hook_enter() || (options & WNOHANG) || g_threads_alive() < 2)
         return real_wait4(pid, status, options, usage);
-    if (pidfd_fits(pid, options) &&
-        (rc = park_on_pidfd(pid, attempt_wait4, &c)) != NO_PIDFD)
-        return rc;
-    run_on_helper(run_wait4, &c, true);
-    if (c.rc < 0)
-        errno = c.err;
-    return c.rc;
+    if (!pidfd_fits(pid, options) ||
+        (rc = park_on_pidfd(pid, attempt_wait4, &c)) == NO_PIDFD)
+        rc = poll_children(attempt_wait4, &c);
+    return rc;
 }
 
 G_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
@@ -203,17 +242,7 @@ struct waitid_call {
     id_t id;
     siginfo_t *info;
     int options;
-    int rc;
-    int err;
 };
-
-static void run_waitid(void *arg)
-{
-    struct waitid_call *c = arg;
-
-    c->rc = real_waitid((int)c->type, c->id, c->info, c->options);
-    c->err = errno;
-}
 
 /* waitid says "not yet" with a zero si_pid. */
 static int attempt_waitid(void *arg)
@@ -228,18 +257,17 @@ static int attempt_waitid(void *arg)
 
 G_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
 {
-    struct waitid_call c = {type, id, info, options, 0, 0};
+    struct waitid_call c = {type, id, info, options};
     int rc;
 
     if (!hook_enter() || (options & WNOHANG) || g_threads_alive() < 2)
         return real_waitid((int)type, id, info, options);
-    if (type == P_PID && info && pidfd_fits((pid_t)id, options) &&
-        (rc = park_on_pidfd((pid_t)id, attempt_waitid, &c)) != NO_PIDFD)
-        return rc < 0 ? -1 : 0;
-    run_on_helper(run_waitid, &c, true);
-    if (c.rc < 0)
-        errno = c.err;
-    return c.rc;
+    if (!info) /* the kernel's answer, EFAULT or a wait */
+        return real_waitid((int)type, id, info, options);
+    if (type != P_PID || !pidfd_fits((pid_t)id, options) ||
+        (rc = park_on_pidfd((pid_t)id, attempt_waitid, &c)) == NO_PIDFD)
+        rc = poll_children(attempt_waitid, &c);
+    return rc < 0 ? -1 : 0;
 }
 
 struct flock_call {

@@ -4,7 +4,9 @@
  * SA_RESTART the wait goes on to the child's end. pthread_cancel of a
  * thread in waitpid acts at once (the child is still alive, and killed
  * after). waitid(P_PID) and wait4 report the child's status. A wait for
- * a pid that is not a child says ECHILD.
+ * a pid that is not a child says ECHILD. Then the same for wait(), for
+ * any child: EINTR, a cancel at once, and a handler that jumps out of it
+ * leaves the child to a later waitpid.
  *
  * stdout is the same natively and green. A plain POSIX program that
  * knows nothing of libgreen.
@@ -12,6 +14,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -129,6 +132,57 @@ static void statuses(void)
            ename(errno));
 }
 
+static void *waits_any(void *arg)
+{
+    int status;
+
+    (void)arg;
+    wait(&status);
+    return NULL;
+}
+
+static sigjmp_buf out_of_wait;
+
+static void jump_out(int sig)
+{
+    (void)sig;
+    siglongjmp(out_of_wait, 1);
+}
+
+static void any_child(void)
+{
+    struct sigaction act = {.sa_handler = on_alarm};
+    pid_t pid = child_sleeping(600, 5), rc;
+    pthread_t t;
+    void *result;
+    int status;
+
+    sigemptyset(&act.sa_mask);
+    sigaction(SIGALRM, &act, NULL);
+    alarm_in_ms(100);
+    rc = wait(&status);
+    printf("wait, a handler without SA_RESTART ran: %s\n",
+           rc < 0 ? ename(errno) : "returned");
+
+    check_rc(pthread_create(&t, NULL, waits_any, NULL), "pthread_create");
+    nap_ms(100);
+    check_rc(pthread_cancel(t), "pthread_cancel");
+    check_rc(pthread_join(t, &result), "pthread_join");
+    printf("a thread in wait: %s\n",
+           result == PTHREAD_CANCELED ? "canceled" : "returned");
+
+    act.sa_handler = jump_out;
+    sigaction(SIGALRM, &act, NULL);
+    if (sigsetjmp(out_of_wait, 1) == 0) {
+        alarm_in_ms(100);
+        wait(&status);
+        printf("wait returned before the alarm\n");
+    }
+    rc = waitpid(pid, &status, 0);
+    printf("after a jump out of wait, waitpid: %s, exit %d\n",
+           rc == pid ? "the child" : ename(errno), WEXITSTATUS(status));
+}
+
 int main(void)
 {
     pthread_t t;
@@ -137,6 +191,7 @@ int main(void)
     interrupted_and_restarted();
     cancelled();
     statuses();
+    any_child();
     atomic_store(&running, false);
     check_rc(pthread_join(t, NULL), "pthread_join");
     return 0;
