@@ -5,8 +5,8 @@
  * stream reads and writes its pipe inside libc: no hook sees those calls,
  * so each would block its worker, and every green thread on it, for as
  * long as the command runs. On a green thread they are ours, made as
- * glibc makes them (posix_spawn of sh -c), with our waitpid (a helper OS
- * thread waits) and our fdopen (the stream's reads and writes park).
+ * glibc makes them (posix_spawn of sh -c), with our waitpid (it parks on
+ * the child's pidfd) and our fdopen (the stream's reads and writes park).
  * Elsewhere system and popen are glibc's, and pclose knows whose a stream
  * is. Any thread.
  */
