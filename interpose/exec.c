@@ -20,14 +20,20 @@
 #include <string.h>
 #include <unistd.h>
 
+void g_hook_child_mask(struct g_thread *self, sigset_t *set)
+{
+    uint64_t w = g_sig_blocked(self) | g_sig_kernel_owned();
+
+    sigemptyset(set);
+    memcpy(set, &w, sizeof(w));
+}
+
 /* Give the OS thread self's mask; the worker's own goes to *old. */
 static void take_mask(struct g_thread *self, sigset_t *old)
 {
-    uint64_t w = g_sig_blocked(self) | g_sig_kernel_owned();
     sigset_t set;
 
-    sigemptyset(&set);
-    memcpy(&set, &w, sizeof(w));
+    g_hook_child_mask(self, &set);
     real_pthread_sigmask(SIG_SETMASK, &set, old);
 }
 

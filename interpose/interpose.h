@@ -66,6 +66,10 @@ static inline struct g_thread *green_of(pthread_t id)
     return g_thread_from_id((uintptr_t)id);
 }
 
+/* interpose/exec.c: the mask a program self starts should begin with:
+ * self's own, and the signals a signalfd reads. */
+void g_hook_child_mask(struct g_thread *self, sigset_t *set);
+
 /* interpose/signal.c: put our trampoline in for the signals of set whose
  * disposition is SIG_DFL, before a green thread blocks them; and, before
  * the workers start, make the process's mask main()'s. */

@@ -26,8 +26,7 @@
 /* Our popen streams and their children. */
 struct popened {
     FILE *stream;
-    int fd; /* the stream's: fileno of a stream closed by a raw close
-               would still do, but this needs no stream */
+    int fd; /* the stream's, for later children to close */
     pid_t pid;
     struct popened *next;
 };
@@ -47,15 +46,6 @@ static char *shell_argv(const char *command, char *argv[4])
     argv[2] = (char *)command;
     argv[3] = NULL;
     return "/bin/sh";
-}
-
-/* The calling green thread's mask, as a child of it should start with. */
-static void thread_mask(struct g_thread *self, sigset_t *set)
-{
-    uint64_t w = g_sig_blocked(self) | g_sig_kernel_owned();
-
-    sigemptyset(set);
-    memcpy(set, &w, sizeof(w));
 }
 
 /*
@@ -130,7 +120,7 @@ static int green_system(struct g_thread *self, const char *command)
 
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     ignore_interrupts(&dflt);
-    thread_mask(self, &mask);
+    g_hook_child_mask(self, &mask);
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
     pthread_sigmask(SIG_BLOCK, &chld, &old);
